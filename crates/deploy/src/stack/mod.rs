@@ -1,0 +1,224 @@
+//! The IoT back-end stack, defined with `cfn-model` as small constructs that compose, the way
+//! a CDK app is: each module declares its resources and offers the IAM statements its users
+//! need, and [`template`] wires them together.
+
+pub mod archive;
+pub mod assets;
+pub mod checkov;
+pub mod device;
+pub mod functions;
+pub mod mapping;
+pub mod names;
+pub mod stream;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+use cfn_model::resources::lambda::Architecture;
+use cfn_model::{Expr, Output, PseudoParameter, Statement, Template, TemplateBuilder};
+
+use crate::stack_name::StackName;
+use archive::Archive;
+use assets::Assets;
+use device::Device;
+use functions::{FunctionSpec, LambdaFunction};
+use mapping::FailureQueue;
+use names::{FunctionKind, Names};
+use stream::EventStream;
+use table::SensorTable;
+
+/// Everything a stack's template depends on.
+#[derive(Debug, Clone)]
+pub struct StackDefinition {
+    /// The stack's name; every physical name derives from it.
+    pub stack_name: StackName,
+    /// Shards of the Kinesis stream.
+    pub shard_count: u32,
+    /// The functions' instruction set (their packages must be built for it).
+    pub architecture: Architecture,
+}
+
+impl StackDefinition {
+    /// The defaults: one shard, x86_64.
+    pub fn new(stack_name: StackName) -> Self {
+        Self {
+            stack_name,
+            shard_count: 1,
+            architecture: Architecture::X86_64,
+        }
+    }
+}
+
+/// The CloudWatch namespace the writer publishes to (the design's contract).
+pub const METRICS_NAMESPACE: &str = "Sensors";
+
+/// Memory of every function: Rust handlers of small batches need far less than 128 MB, the
+/// smallest size; more would buy CPU they do not wait on.
+const MEMORY_MB: u32 = 128;
+
+/// Output ids (the 2015 original's, where it had them).
+pub mod outputs {
+    /// The stream's name.
+    pub const STREAM: &str = "KinesisStream";
+    /// The query API function's name.
+    pub const API_FUNCTION: &str = "LambdaAPIFunction";
+    /// The region.
+    pub const REGION: &str = "Region";
+    /// The archive bucket's name.
+    pub const BUCKET: &str = "ArchiveBucket";
+    /// The table's name.
+    pub const TABLE: &str = "SensorDataTable";
+    /// The device user's name.
+    pub const DEVICE_USER: &str = "DeviceUser";
+}
+
+/// The stack's template.
+pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Error> {
+    let names = Names::new(&definition.stack_name);
+    let mut template = TemplateBuilder::new(format!(
+        "IoT back end `{}`: devices put readings on a Kinesis stream; Lambda consumers archive \
+         them to S3 and write them to DynamoDB and CloudWatch; a Lambda API answers queries.",
+        definition.stack_name
+    ));
+    let t = &mut template;
+    let assets = Assets::declare(t);
+    let stream = EventStream::declare(t, &names, definition.shard_count);
+    let archive = Archive::declare(t, &names);
+    let table = SensorTable::declare(t, &names);
+    let declare_function = |t: &mut TemplateBuilder, spec| {
+        LambdaFunction::declare(t, &names, &assets, definition.architecture, spec)
+    };
+
+    let archiver_failures = FailureQueue::declare(t, &names, FunctionKind::Archiver);
+    let archiver = declare_function(
+        t,
+        FunctionSpec {
+            kind: FunctionKind::Archiver,
+            description: "Archives every batch of the event stream to S3, one object per batch",
+            memory_mb: MEMORY_MB,
+            // One PutObject per batch, retried with backoff inside the invocation.
+            timeout_seconds: 30,
+            environment: BTreeMap::from([("ARCHIVE_BUCKET", archive.bucket.name())]),
+            rights: vec![
+                stream.consume(),
+                archiver_failures.send(),
+                archive.write_objects(),
+            ],
+            skips: &[functions::STREAM_CONSUMER_DLQ_SKIP],
+        },
+    );
+
+    let writer_failures = FailureQueue::declare(t, &names, FunctionKind::Writer);
+    let writer = declare_function(
+        t,
+        FunctionSpec {
+            kind: FunctionKind::Writer,
+            description: "Writes valid readings of the event stream to DynamoDB and publishes \
+                          them as CloudWatch metrics",
+            memory_mb: MEMORY_MB,
+            // 20 BatchWriteItem calls for a 500-record batch plus metric calls, each retried
+            // with backoff on throttling: a minute leaves room for bad moments.
+            timeout_seconds: 60,
+            environment: BTreeMap::from([
+                ("TABLE_NAME", table.table.name()),
+                ("METRICS_NAMESPACE", Expr::from(METRICS_NAMESPACE)),
+            ]),
+            rights: vec![
+                stream.consume(),
+                writer_failures.send(),
+                table.batch_write(),
+                publish_metrics(),
+            ],
+            skips: &[functions::STREAM_CONSUMER_DLQ_SKIP],
+        },
+    );
+
+    let query_api = declare_function(
+        t,
+        FunctionSpec {
+            kind: FunctionKind::QueryApi,
+            description: "Answers queries for a sensor's readings",
+            memory_mb: MEMORY_MB,
+            // A caller is waiting: one or two Query calls, fail fast rather than hang.
+            timeout_seconds: 10,
+            environment: BTreeMap::from([("TABLE_NAME", table.table.name())]),
+            rights: vec![table.query()],
+            skips: &[functions::SYNCHRONOUS_DLQ_SKIP],
+        },
+    );
+
+    let provider = declare_function(
+        t,
+        FunctionSpec {
+            kind: FunctionKind::MappingProvider,
+            description: "CloudFormation custom resource provider: creates, updates and deletes \
+                          the stream's event-source mappings",
+            memory_mb: MEMORY_MB,
+            // A few Lambda API calls and the response PUT; CloudFormation waits up to an hour
+            // for an answer, but a stuck call should fail and be reported well before that.
+            timeout_seconds: 60,
+            environment: BTreeMap::new(),
+            rights: mapping::provider_rights(&[&archiver.function, &writer.function]),
+            skips: &[functions::CUSTOM_RESOURCE_DLQ_SKIP],
+        },
+    );
+
+    mapping::declare(
+        t,
+        "IoTMapEventSourceS3EventProcessor",
+        &provider.function,
+        &archiver.function,
+        &stream,
+        &archiver_failures,
+        mapping::ARCHIVER,
+    );
+    mapping::declare(
+        t,
+        "IoTMapEventSourceDDBEventProcessor",
+        &provider.function,
+        &writer.function,
+        &stream,
+        &writer_failures,
+        mapping::WRITER,
+    );
+
+    let device = Device::declare(t, &names, &stream, &query_api.function);
+
+    let outputs = [
+        (outputs::STREAM, "Kinesis stream devices put readings on", stream.stream.name()),
+        (
+            outputs::API_FUNCTION,
+            "Lambda function that answers queries",
+            query_api.function.name(),
+        ),
+        (
+            outputs::REGION,
+            "Region of the stack",
+            Expr::pseudo(PseudoParameter::Region),
+        ),
+        (outputs::BUCKET, "S3 bucket of archived batches", archive.bucket.name()),
+        (outputs::TABLE, "DynamoDB table of readings", table.table.name()),
+        (
+            outputs::DEVICE_USER,
+            "IAM user devices sign their calls as (its access key is created by the \
+             deployer, never shown here)",
+            device.user.name(),
+        ),
+    ];
+    for (id, description, value) in outputs {
+        t.output(id, Output::new(description, value));
+    }
+    template.build()
+}
+
+/// `cloudwatch:PutMetricData` supports no resource ARN, so its resource must be `*`; the
+/// `cloudwatch:namespace` condition limits it to the stack's namespace.
+fn publish_metrics() -> Statement {
+    Statement::allow(["cloudwatch:PutMetricData"], [Expr::from("*")])
+        .sid("PublishSensorMetrics")
+        .condition(
+            "StringEquals",
+            "cloudwatch:namespace",
+            [Expr::from(METRICS_NAMESPACE)],
+        )
+}

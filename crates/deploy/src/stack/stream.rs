@@ -1,0 +1,64 @@
+//! The Kinesis stream devices put readings on.
+
+use cfn_model::resources::kinesis::{Stream, StreamEncryption};
+use cfn_model::{Handle, Statement, TemplateBuilder};
+
+use crate::stack::names::Names;
+
+/// The event stream and the rights its users need.
+#[derive(Debug)]
+pub struct EventStream {
+    /// The stream.
+    pub stream: Handle<Stream>,
+}
+
+/// Logical id of the stream (the 2015 original's).
+pub const LOGICAL_ID: &str = "IoTEventStream";
+
+/// How long records stay readable. The default 24 hours: the consumers' maximum record age
+/// (see `mapping`) is well inside it, so a batch sent to a failure queue can still be re-read
+/// from the stream for a day; longer retention costs extra per shard-hour.
+const RETENTION_HOURS: u32 = 24;
+
+impl EventStream {
+    /// Declares a stream of `shard_count` shards, encrypted at rest with the AWS managed key
+    /// `aws/kinesis` (no key policy to manage; its key policy lets this account's principals
+    /// use it through Kinesis, so no role needs KMS rights).
+    pub fn declare(template: &mut TemplateBuilder, names: &Names<'_>, shard_count: u32) -> Self {
+        let stream = template.resource(
+            LOGICAL_ID,
+            Stream {
+                name: Some(names.stream().into()),
+                shard_count,
+                retention_period_hours: Some(RETENTION_HOURS),
+                stream_encryption: Some(StreamEncryption::kms("alias/aws/kinesis")),
+            },
+        );
+        Self { stream }
+    }
+
+    /// What a Lambda event-source mapping needs to read the stream on a consumer's behalf
+    /// (the function's role is the one used).
+    pub fn consume(&self) -> Statement {
+        Statement::allow(
+            [
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+            ],
+            [self.stream.arn()],
+        )
+        .sid("ReadEventStream")
+    }
+
+    /// What a device needs to put readings: the two put calls, nothing else.
+    pub fn put(&self) -> Statement {
+        Statement::allow(
+            ["kinesis:PutRecord", "kinesis:PutRecords"],
+            [self.stream.arn()],
+        )
+        .sid("PutReadings")
+    }
+}

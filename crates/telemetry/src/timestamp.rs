@@ -1,0 +1,149 @@
+//! Timestamps normalised to UTC with millisecond precision, written `YYYY-MM-DDTHH:MM:SS.sssZ`.
+//!
+//! The table's range key is text, so the text form must sort as time does: a fixed width, one
+//! zone, four-digit years. [`Timestamp`] only holds instants for which that is true.
+
+use chrono::{DateTime, Datelike, Duration, SubsecRound, TimeZone, Utc};
+use std::fmt;
+
+/// An instant in UTC, truncated to the millisecond, between [`Timestamp::MIN`] and
+/// [`Timestamp::MAX`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(DateTime<Utc>);
+
+/// Why a text could not become a [`Timestamp`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    #[error("not an RFC 3339 timestamp such as 2015-09-20T10:11:12.345Z ({0})")]
+    Syntax(String),
+    #[error("outside the supported years 2000 to 9999")]
+    OutOfRange,
+}
+
+impl Timestamp {
+    /// The earliest instant stored: readings from before 2000 are clock faults, not history.
+    pub const MIN_YEAR: i32 = 2000;
+    /// The last year whose text form keeps four digits.
+    pub const MAX_YEAR: i32 = 9999;
+
+    /// The earliest representable timestamp, `2000-01-01T00:00:00.000Z`.
+    pub fn min() -> Self {
+        Self(
+            Utc.with_ymd_and_hms(Self::MIN_YEAR, 1, 1, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The latest representable timestamp, `9999-12-31T23:59:59.999Z`.
+    pub fn max() -> Self {
+        let end = Utc
+            .with_ymd_and_hms(Self::MAX_YEAR, 12, 31, 23, 59, 59)
+            .single()
+            .unwrap_or_default();
+        Self(end + Duration::milliseconds(999))
+    }
+
+    /// Normalises an instant: truncated to the millisecond, rejected outside the supported years.
+    pub fn from_datetime(instant: DateTime<Utc>) -> Result<Self, TimestampError> {
+        let year = instant.year();
+        if !(Self::MIN_YEAR..=Self::MAX_YEAR).contains(&year) {
+            return Err(TimestampError::OutOfRange);
+        }
+        Ok(Self(instant.trunc_subsecs(3)))
+    }
+
+    /// Parses RFC 3339 text with any offset and normalises it to UTC.
+    pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        let parsed = DateTime::parse_from_rfc3339(text)
+            .map_err(|err| TimestampError::Syntax(err.to_string()))?;
+        Self::from_datetime(parsed.with_timezone(&Utc))
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn millis(self) -> i64 {
+        self.0.timestamp_millis()
+    }
+
+    /// The instant as a chrono value.
+    pub fn as_datetime(self) -> DateTime<Utc> {
+        self.0
+    }
+
+    /// The same instant moved by `millis` milliseconds, or `None` outside the supported range.
+    pub fn offset_millis(self, millis: i64) -> Option<Self> {
+        Self::from_datetime(self.0 + Duration::milliseconds(millis)).ok()
+    }
+
+    /// The start of the minute holding this instant (CloudWatch's standard resolution).
+    pub fn minute_start(self) -> Self {
+        let millis = self.millis();
+        Self::from_millis(millis - millis.rem_euclid(60_000)).unwrap_or(self)
+    }
+
+    /// An instant from milliseconds since the Unix epoch.
+    pub fn from_millis(millis: i64) -> Result<Self, TimestampError> {
+        let instant = DateTime::from_timestamp_millis(millis).ok_or(TimestampError::OutOfRange)?;
+        Self::from_datetime(instant)
+    }
+
+    /// The calendar date, `YYYY-MM-DD`.
+    pub fn date(self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_offsets_and_precision() {
+        let ts = Timestamp::parse("2015-09-20T12:11:12.3456789+02:00").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ts.to_string(), "2015-09-20T10:11:12.345Z");
+        let whole = Timestamp::parse("2015-09-20T10:11:12Z").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole.to_string(), "2015-09-20T10:11:12.000Z");
+    }
+
+    #[test]
+    fn text_order_is_time_order() {
+        let a = Timestamp::parse("2015-09-20T10:11:12.999Z").unwrap_or_else(|e| panic!("{e}"));
+        let b = Timestamp::parse("2015-09-20T10:11:13.000Z").unwrap_or_else(|e| panic!("{e}"));
+        assert!(a < b);
+        assert!(a.to_string() < b.to_string());
+        assert!(Timestamp::min().to_string() < a.to_string());
+        assert_eq!(Timestamp::max().to_string(), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn rejects_bad_text_and_years() {
+        assert!(matches!(Timestamp::parse("yesterday"), Err(TimestampError::Syntax(_))));
+        assert!(matches!(Timestamp::parse("2015-09-20 10:11:12"), Err(TimestampError::Syntax(_))));
+        assert_eq!(Timestamp::parse("1999-12-31T23:59:59Z"), Err(TimestampError::OutOfRange));
+    }
+
+    #[test]
+    fn minute_start_truncates() {
+        let ts = Timestamp::parse("2015-09-20T10:11:12.345Z").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ts.minute_start().to_string(), "2015-09-20T10:11:00.000Z");
+    }
+}
