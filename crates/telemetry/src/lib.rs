@@ -4,6 +4,7 @@
 //! by the local target.
 //!
 //! # Layout
+//! - [`events`]: the Kinesis event types Lambda delivers, and building them as Lambda does.
 //! - [`timestamp`]: normalised UTC millisecond timestamps whose text order is time order.
 //! - [`reading`]: a validated [`Reading`] and the [`Rejection`] reasons a record can get.
 //! - [`payload`]: decoding and validating the device's JSON payload.
@@ -15,6 +16,7 @@
 //! - [`handlers`]: the three cores: archive a batch, write a batch, answer a query.
 
 pub mod archive;
+pub mod events;
 pub mod handlers;
 pub mod item;
 pub mod metrics;
@@ -27,9 +29,3 @@ pub mod timestamp;
 pub use reading::{Reading, Rejection};
 pub use timestamp::Timestamp;
 
-/// The Kinesis event types the cores consume and answer, re-exported so that callers and the
-/// local target build exactly the types Lambda delivers.
-pub mod events {
-    pub use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord, KinesisRecord};
-    pub use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
-}
