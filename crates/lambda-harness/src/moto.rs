@@ -50,3 +50,36 @@ pub fn unique_name(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A table shaped as the stack makes it: `SensorId` (S) hash key, `Timestamp` (S) range key.
+pub async fn create_sensor_table(
+    config: &aws_config::SdkConfig,
+    name: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+    };
+    aws_sdk_dynamodb::Client::new(config)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("SensorId")?)
+        .attribute_definitions(attribute("Timestamp")?)
+        .key_schema(key("SensorId", KeyType::Hash)?)
+        .key_schema(key("Timestamp", KeyType::Range)?)
+        .send()
+        .await?;
+    Ok(())
+}

@@ -63,7 +63,11 @@ impl FunctionProcess {
 
     /// Invokes the function once and waits for its answer, at most `timeout` (which is also the
     /// deadline the function is told).
-    pub async fn invoke(&mut self, payload: &Value, timeout: Duration) -> Result<Outcome, HarnessError> {
+    pub async fn invoke(
+        &mut self,
+        payload: &Value,
+        timeout: Duration,
+    ) -> Result<Outcome, HarnessError> {
         let (request_id, mut answer) = self.api.enqueue(payload, timeout);
         let waited = Instant::now();
         let limit = tokio::time::sleep(timeout + Duration::from_secs(2));
@@ -106,7 +110,10 @@ impl FunctionProcess {
 
     /// Every line the function has written so far.
     pub fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn log_text(&self) -> String {
@@ -125,6 +132,8 @@ impl FunctionProcess {
 async fn collect_lines(stream: impl AsyncRead + Unpin, log: Arc<Mutex<Vec<String>>>) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        log.lock().unwrap_or_else(PoisonError::into_inner).push(line);
+        log.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
     }
 }

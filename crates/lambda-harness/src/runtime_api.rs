@@ -22,7 +22,10 @@ pub enum Outcome {
     /// The function's response document.
     Response(Value),
     /// The error document (`errorType`, `errorMessage`) and the `Lambda-Runtime-Function-Error-Type` header.
-    Error { body: Value, error_type: Option<String> },
+    Error {
+        body: Value,
+        error_type: Option<String>,
+    },
 }
 
 struct Queued {
@@ -79,7 +82,10 @@ impl RuntimeApi {
         let shared = Arc::new(SharedHandle(Shared::default()));
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
@@ -100,10 +106,17 @@ impl RuntimeApi {
     }
 
     /// Queues an invocation with the given time limit; the receiver yields its outcome.
-    pub fn enqueue(&self, payload: &Value, timeout: Duration) -> (String, oneshot::Receiver<Outcome>) {
+    pub fn enqueue(
+        &self,
+        payload: &Value,
+        timeout: Duration,
+    ) -> (String, oneshot::Receiver<Outcome>) {
         let request_id = format!("req-{:08}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
         let deadline = SystemTime::now() + timeout;
-        let deadline_ms = deadline.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let deadline_ms = deadline
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.0.waiting).insert(request_id.clone(), tx);
         lock(&self.shared.0.queue).push_back(Queued {
@@ -146,7 +159,10 @@ async fn next(State(shared): State<Arc<SharedHandle>>) -> impl IntoResponse {
                 "lambda-runtime-invoked-function-arn",
                 "arn:aws:lambda:us-east-1:123456789012:function:under-test".into(),
             );
-            set("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".into());
+            set(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000".into(),
+            );
             set("content-type", "application/json".into());
             return (headers, queued.payload);
         }
@@ -165,10 +181,15 @@ fn finish(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
 }
 
 fn json_or_text(body: &Bytes) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
-async fn response(State(shared): State<Arc<SharedHandle>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+async fn response(
+    State(shared): State<Arc<SharedHandle>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
     finish(&shared.0, &id, Outcome::Response(json_or_text(&body)))
 }
 
@@ -182,7 +203,14 @@ async fn error(
         .get("lambda-runtime-function-error-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    finish(&shared.0, &id, Outcome::Error { body: json_or_text(&body), error_type })
+    finish(
+        &shared.0,
+        &id,
+        Outcome::Error {
+            body: json_or_text(&body),
+            error_type,
+        },
+    )
 }
 
 async fn init_error(State(shared): State<Arc<SharedHandle>>, body: Bytes) -> StatusCode {

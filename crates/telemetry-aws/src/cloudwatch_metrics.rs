@@ -29,7 +29,12 @@ pub fn to_cloudwatch(datum: &MetricDatum) -> CwDatum {
     CwDatum::builder()
         .metric_name(datum.name)
         .set_dimensions(datum.sensor_id.as_ref().map(|id| {
-            vec![Dimension::builder().name(SENSOR_ID_DIMENSION).value(id).build()]
+            vec![
+                Dimension::builder()
+                    .name(SENSOR_ID_DIMENSION)
+                    .value(id)
+                    .build(),
+            ]
         }))
         .timestamp(DateTime::from_millis(datum.timestamp.millis()))
         .statistic_values(
@@ -58,7 +63,12 @@ impl Metrics for CloudWatchMetrics {
             .set_metric_data(Some(datums.iter().map(to_cloudwatch).collect()))
             .send()
             .await
-            .map_err(|err| PortError::new("cloudwatch:PutMetricData", DisplayErrorContext(err).to_string()))?;
+            .map_err(|err| {
+                PortError::new(
+                    "cloudwatch:PutMetricData",
+                    DisplayErrorContext(err).to_string(),
+                )
+            })?;
         Ok(())
     }
 }

@@ -80,11 +80,15 @@ impl DynamoDbStore {
                         format!("{} items left unprocessed", pending.len()),
                     )
                 }
-                Err(err) if is_transient(&err) => {
-                    PortError::new("dynamodb:BatchWriteItem", DisplayErrorContext(err).to_string())
-                }
+                Err(err) if is_transient(&err) => PortError::new(
+                    "dynamodb:BatchWriteItem",
+                    DisplayErrorContext(err).to_string(),
+                ),
                 Err(err) => {
-                    let cause = PortError::new("dynamodb:BatchWriteItem", DisplayErrorContext(err).to_string());
+                    let cause = PortError::new(
+                        "dynamodb:BatchWriteItem",
+                        DisplayErrorContext(err).to_string(),
+                    );
                     return Err((pending, cause));
                 }
             };
@@ -102,7 +106,9 @@ impl DynamoDbStore {
 /// table, denied access) would fail again the same way.
 fn is_transient(err: &SdkError<BatchWriteItemError>) -> bool {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(context) => {
             matches!(
                 context.err(),
@@ -129,17 +135,26 @@ fn request_key(request: &WriteRequest) -> Option<Key> {
 }
 
 impl ReadingStore for DynamoDbStore {
-    async fn put_readings(&self, readings: &[Reading], deadline: Instant) -> Result<(), PartialWrite> {
+    async fn put_readings(
+        &self,
+        readings: &[Reading],
+        deadline: Instant,
+    ) -> Result<(), PartialWrite> {
         let mut requests = Vec::with_capacity(readings.len());
         for reading in readings {
-            let item = serde_dynamo::to_item(SensorItem::from(reading.clone())).map_err(|err| PartialWrite {
-                unwritten: (0..readings.len()).collect(),
-                cause: PortError::new("serialising a reading", err),
+            let item = serde_dynamo::to_item(SensorItem::from(reading.clone())).map_err(|err| {
+                PartialWrite {
+                    unwritten: (0..readings.len()).collect(),
+                    cause: PortError::new("serialising a reading", err),
+                }
             })?;
-            let put = PutRequest::builder().set_item(Some(item)).build().map_err(|err| PartialWrite {
-                unwritten: (0..readings.len()).collect(),
-                cause: PortError::new("building a PutRequest", err),
-            })?;
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|err| PartialWrite {
+                    unwritten: (0..readings.len()).collect(),
+                    cause: PortError::new("building a PutRequest", err),
+                })?;
             requests.push(WriteRequest::builder().put_request(put).build());
         }
 
@@ -194,7 +209,9 @@ impl ReadingStore for DynamoDbStore {
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
-                .map_err(|err| PortError::new("dynamodb:Query", DisplayErrorContext(err).to_string()))?;
+                .map_err(|err| {
+                    PortError::new("dynamodb:Query", DisplayErrorContext(err).to_string())
+                })?;
             let items: Vec<SensorItem> = serde_dynamo::from_items(output.items.unwrap_or_default())
                 .map_err(|err| PortError::new("reading an item of the table", err))?;
             readings.extend(items.into_iter().map(Reading::from));

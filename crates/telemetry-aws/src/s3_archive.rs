@@ -31,7 +31,12 @@ impl Archive for S3Archive {
             .body(ByteStream::from(object.body.clone()))
             .send()
             .await
-            .map_err(|err| PortError::new("s3:PutObject", aws_sdk_s3::error::DisplayErrorContext(err).to_string()))?;
+            .map_err(|err| {
+                PortError::new(
+                    "s3:PutObject",
+                    aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
+                )
+            })?;
         Ok(())
     }
 }

@@ -13,13 +13,18 @@ pub enum ConfigError {
     Empty(&'static str),
 }
 
-/// Reads a required, non-empty environment variable.
+/// Reads a required, non-empty environment variable. A missing one is logged as the reason
+/// the function cannot start (the error the process exits with is only shown as a debug form).
 pub fn required_env(name: &'static str) -> Result<String, ConfigError> {
-    match std::env::var(name) {
+    let result = match std::env::var(name) {
         Ok(value) if value.trim().is_empty() => Err(ConfigError::Empty(name)),
         Ok(value) => Ok(value),
         Err(_) => Err(ConfigError::Missing(name)),
+    };
+    if let Err(err) = &result {
+        tracing::error!(error = %err, "function cannot start");
     }
+    result
 }
 
 /// JSON logs, one object per line, for CloudWatch Logs Insights. `RUST_LOG` sets the filter

@@ -28,4 +28,3 @@ pub mod timestamp;
 
 pub use reading::{Reading, Rejection};
 pub use timestamp::Timestamp;
-

@@ -108,18 +108,24 @@ pub fn plan_datums<'a>(
 
     let mut planned: Vec<PlannedDatum> = groups
         .into_iter()
-        .map(|((sensor_id, minute), (statistics, first_position))| PlannedDatum {
-            datum: MetricDatum {
-                name: SENSOR_DATA,
-                sensor_id: Some(sensor_id.to_owned()),
-                timestamp: minute,
-                statistics,
-                unit: Unit::None,
+        .map(
+            |((sensor_id, minute), (statistics, first_position))| PlannedDatum {
+                datum: MetricDatum {
+                    name: SENSOR_DATA,
+                    sensor_id: Some(sensor_id.to_owned()),
+                    timestamp: minute,
+                    statistics,
+                    unit: Unit::None,
+                },
+                first_position,
             },
-            first_position,
-        })
+        )
         .collect();
-    let first_position = if first_position == usize::MAX { 0 } else { first_position };
+    let first_position = if first_position == usize::MAX {
+        0
+    } else {
+        first_position
+    };
     for (name, count) in [(READINGS_ACCEPTED, accepted), (READINGS_REJECTED, rejected)] {
         planned.push(PlannedDatum {
             datum: MetricDatum {
@@ -158,13 +164,31 @@ mod tests {
             reading("old", "2025-01-01T00:00:00Z", 9.0),
         ];
         let planned = plan_datums(readings.iter().enumerate(), 4, now);
-        let sensor: Vec<_> = planned.iter().filter(|p| p.datum.name == SENSOR_DATA).collect();
-        assert_eq!(sensor.len(), 3, "a@00:01, a@00:02, b@00:01; the year-old reading is left out");
+        let sensor: Vec<_> = planned
+            .iter()
+            .filter(|p| p.datum.name == SENSOR_DATA)
+            .collect();
+        assert_eq!(
+            sensor.len(),
+            3,
+            "a@00:01, a@00:02, b@00:01; the year-old reading is left out"
+        );
         let a1 = &sensor[0];
         assert_eq!(a1.datum.sensor_id.as_deref(), Some("a"));
-        assert_eq!(a1.datum.statistics, Statistics { count: 2.0, sum: 4.0, min: 1.0, max: 3.0 });
+        assert_eq!(
+            a1.datum.statistics,
+            Statistics {
+                count: 2.0,
+                sum: 4.0,
+                min: 1.0,
+                max: 3.0
+            }
+        );
         assert_eq!(a1.first_position, 0);
-        let counters: Vec<_> = planned.iter().filter(|p| p.datum.unit == Unit::Count).collect();
+        let counters: Vec<_> = planned
+            .iter()
+            .filter(|p| p.datum.unit == Unit::Count)
+            .collect();
         assert_eq!(counters[0].datum.statistics.sum, 5.0);
         assert_eq!(counters[1].datum.statistics.sum, 4.0);
     }

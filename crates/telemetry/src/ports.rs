@@ -66,5 +66,6 @@ pub trait ReadingStore: Send + Sync {
 /// Where metric datums go.
 pub trait Metrics: Send + Sync {
     /// Publishes at most [`crate::metrics::MAX_DATUMS_PER_CALL`] datums in one call.
-    fn publish(&self, datums: &[MetricDatum]) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn publish(&self, datums: &[MetricDatum])
+    -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -63,7 +63,9 @@ pub struct QueryResponse {
 /// Why a request was refused. Each message names the field and what is allowed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum InvalidQuery {
-    #[error("request must be a JSON object such as {{\"operation\": \"query\", \"sensorid\": \"sensor-1\"}}")]
+    #[error(
+        "request must be a JSON object such as {{\"operation\": \"query\", \"sensorid\": \"sensor-1\"}}"
+    )]
     NotAnObject,
     #[error("unknown field `{0}`; allowed fields are operation, sensorid, from, to, limit, next")]
     UnknownField(String),
@@ -200,15 +202,20 @@ fn wrong_type(field: &'static str, expected: &'static str) -> InvalidQuery {
     InvalidQuery::WrongType { field, expected }
 }
 
-fn time_field(fields: &Map<String, Value>, field: &'static str) -> Result<Option<Timestamp>, InvalidQuery> {
+fn time_field(
+    fields: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<Timestamp>, InvalidQuery> {
     match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Timestamp::parse(text)
-            .map(Some)
-            .map_err(|err| InvalidQuery::BadTime {
-                field,
-                reason: err.to_string(),
-            }),
+        Some(Value::String(text)) => {
+            Timestamp::parse(text)
+                .map(Some)
+                .map_err(|err| InvalidQuery::BadTime {
+                    field,
+                    reason: err.to_string(),
+                })
+        }
         Some(_) => Err(wrong_type(field, "an RFC 3339 string")),
     }
 }

@@ -58,7 +58,9 @@ pub enum Rejection {
     ValueOutOfRange(f64),
     #[error("timestamp {text:?} is invalid: {reason}")]
     BadTimestamp { text: String, reason: String },
-    #[error("timestamp {timestamp} is more than 15 minutes after the record's arrival at {arrival}")]
+    #[error(
+        "timestamp {timestamp} is more than 15 minutes after the record's arrival at {arrival}"
+    )]
     TimestampInFuture {
         timestamp: Timestamp,
         arrival: Timestamp,
@@ -147,7 +149,10 @@ mod tests {
             validate_sensor_id(&"é".repeat(129)),
             Err(Rejection::SensorIdTooLong { chars: 129 })
         );
-        assert_eq!(validate_sensor_id("a\nb"), Err(Rejection::SensorIdControlCharacter));
+        assert_eq!(
+            validate_sensor_id("a\nb"),
+            Err(Rejection::SensorIdControlCharacter)
+        );
         assert_eq!(validate_sensor_id("q\"uo\\te 温度"), Ok(()));
     }
 
@@ -157,11 +162,17 @@ mod tests {
         assert_eq!(parse_value_text("-1e3"), Ok(-1000.0));
         assert_eq!(parse_value_text("NaN"), Err(Rejection::ValueNotFinite));
         assert_eq!(parse_value_text("inf"), Err(Rejection::ValueNotFinite));
-        assert_eq!(parse_value_text("1e308"), Err(Rejection::ValueOutOfRange(1e308)));
+        assert_eq!(
+            parse_value_text("1e308"),
+            Err(Rejection::ValueOutOfRange(1e308))
+        );
         assert_eq!(
             parse_value_text("warm"),
             Err(Rejection::ValueNotNumeric("warm".into()))
         );
-        assert_eq!(parse_value_text(""), Err(Rejection::ValueNotNumeric(String::new())));
+        assert_eq!(
+            parse_value_text(""),
+            Err(Rejection::ValueNotNumeric(String::new()))
+        );
     }
 }

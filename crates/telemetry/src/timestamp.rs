@@ -118,7 +118,8 @@ mod tests {
 
     #[test]
     fn normalises_offsets_and_precision() {
-        let ts = Timestamp::parse("2015-09-20T12:11:12.3456789+02:00").unwrap_or_else(|e| panic!("{e}"));
+        let ts =
+            Timestamp::parse("2015-09-20T12:11:12.3456789+02:00").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ts.to_string(), "2015-09-20T10:11:12.345Z");
         let whole = Timestamp::parse("2015-09-20T10:11:12Z").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(whole.to_string(), "2015-09-20T10:11:12.000Z");
@@ -136,9 +137,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_text_and_years() {
-        assert!(matches!(Timestamp::parse("yesterday"), Err(TimestampError::Syntax(_))));
-        assert!(matches!(Timestamp::parse("2015-09-20 10:11:12"), Err(TimestampError::Syntax(_))));
-        assert_eq!(Timestamp::parse("1999-12-31T23:59:59Z"), Err(TimestampError::OutOfRange));
+        assert!(matches!(
+            Timestamp::parse("yesterday"),
+            Err(TimestampError::Syntax(_))
+        ));
+        assert!(matches!(
+            Timestamp::parse("2015-09-20 10:11:12"),
+            Err(TimestampError::Syntax(_))
+        ));
+        assert_eq!(
+            Timestamp::parse("1999-12-31T23:59:59Z"),
+            Err(TimestampError::OutOfRange)
+        );
     }
 
     #[test]

@@ -29,10 +29,18 @@ async fn a_batch_becomes_one_lossless_object_keyed_by_its_first_record() {
     let parsed: ArchiveBody<'_> = serde_json::from_slice(body).expect("the body is valid JSON");
     assert_eq!(parsed.records.len(), event.records.len());
     for (archived, original) in parsed.records.iter().zip(&event.records) {
-        assert_eq!(archived.bytes().unwrap(), original.kinesis.data.0, "bytes survive");
+        assert_eq!(
+            archived.bytes().unwrap(),
+            original.kinesis.data.0,
+            "bytes survive"
+        );
         assert_eq!(archived.sequence_number, original.kinesis.sequence_number);
         assert_eq!(archived.partition_key, original.kinesis.partition_key);
-        assert!(archived.approximate_arrival_timestamp.starts_with("2015-09-20T10:11:13"));
+        assert!(
+            archived
+                .approximate_arrival_timestamp
+                .starts_with("2015-09-20T10:11:13")
+        );
     }
     assert_eq!(parsed.records[2].data, "not json at all");
     assert_eq!(parsed.records[3].data_encoding, DataEncoding::Base64);
@@ -45,7 +53,10 @@ async fn a_retried_batch_writes_the_same_key_and_bytes() {
     let event = fixture_event();
     archive_batch(&first, &event).await;
     archive_batch(&second, &event).await;
-    assert_eq!(*first.objects.lock().unwrap(), *second.objects.lock().unwrap());
+    assert_eq!(
+        *first.objects.lock().unwrap(),
+        *second.objects.lock().unwrap()
+    );
 }
 
 #[tokio::test]

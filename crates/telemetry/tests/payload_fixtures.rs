@@ -17,7 +17,9 @@ fn every_payload_fixture_decodes_as_expected() {
         let name = case["name"].as_str().unwrap();
         let data = match (&case["data"], &case["data_base64"]) {
             (Value::String(text), _) => text.as_bytes().to_vec(),
-            (_, Value::String(b64)) => base64::engine::general_purpose::STANDARD.decode(b64).unwrap(),
+            (_, Value::String(b64)) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
             _ => panic!("case {name} has no data"),
         };
         let arrival = Timestamp::parse(case["arrival"].as_str().unwrap()).unwrap();
@@ -25,12 +27,26 @@ fn every_payload_fixture_decodes_as_expected() {
         match (&case["expect"], &case["reject"]) {
             (Value::Object(expect), _) => {
                 let reading = outcome.unwrap_or_else(|r| panic!("case {name}: rejected: {r}"));
-                assert_eq!(reading.sensor_id, expect["sensor_id"].as_str().unwrap(), "case {name}");
-                assert_eq!(reading.timestamp.to_string(), expect["timestamp"].as_str().unwrap(), "case {name}");
-                assert_eq!(reading.value, expect["value"].as_f64().unwrap(), "case {name}");
+                assert_eq!(
+                    reading.sensor_id,
+                    expect["sensor_id"].as_str().unwrap(),
+                    "case {name}"
+                );
+                assert_eq!(
+                    reading.timestamp.to_string(),
+                    expect["timestamp"].as_str().unwrap(),
+                    "case {name}"
+                );
+                assert_eq!(
+                    reading.value,
+                    expect["value"].as_f64().unwrap(),
+                    "case {name}"
+                );
             }
             (_, Value::String(code)) => {
-                let rejection = outcome.err().unwrap_or_else(|| panic!("case {name}: accepted"));
+                let rejection = outcome
+                    .err()
+                    .unwrap_or_else(|| panic!("case {name}: accepted"));
                 assert_eq!(rejection.code(), code, "case {name}: {rejection}");
                 assert!(!rejection.to_string().is_empty());
                 rejections_seen.insert(code.clone());
@@ -39,10 +55,20 @@ fn every_payload_fixture_decodes_as_expected() {
         }
     }
     for required in [
-        "not_json", "not_utf8", "missing_field", "empty_sensor_id", "sensor_id_too_long",
-        "value_not_numeric", "value_not_finite", "bad_timestamp", "wrong_type",
+        "not_json",
+        "not_utf8",
+        "missing_field",
+        "empty_sensor_id",
+        "sensor_id_too_long",
+        "value_not_numeric",
+        "value_not_finite",
+        "bad_timestamp",
+        "wrong_type",
     ] {
-        assert!(rejections_seen.contains(required), "no fixture case for {required}");
+        assert!(
+            rejections_seen.contains(required),
+            "no fixture case for {required}"
+        );
     }
 }
 
@@ -51,7 +77,16 @@ fn rejection_messages_name_the_problem() {
     let arrival = Timestamp::parse("2015-09-20T10:11:13Z").unwrap();
     let message = |data: &str| decode(data.as_bytes(), arrival).unwrap_err().to_string();
     assert_eq!(message(r#"{"value":1}"#), "field `sensorid` is missing");
-    assert_eq!(message(r#"{"sensorid":1,"value":1}"#), "field `sensorid` is a number, expected a string");
-    assert_eq!(message(r#"{"sensorid":"s","value":"warm"}"#), r#"value "warm" is not a number"#);
-    assert!(message(r#"{"sensorid":"s","value":1,"timestamp":"soon"}"#).starts_with(r#"timestamp "soon" is invalid"#));
+    assert_eq!(
+        message(r#"{"sensorid":1,"value":1}"#),
+        "field `sensorid` is a number, expected a string"
+    );
+    assert_eq!(
+        message(r#"{"sensorid":"s","value":"warm"}"#),
+        r#"value "warm" is not a number"#
+    );
+    assert!(
+        message(r#"{"sensorid":"s","value":1,"timestamp":"soon"}"#)
+            .starts_with(r#"timestamp "soon" is invalid"#)
+    );
 }

@@ -40,7 +40,11 @@ async fn a_mixed_batch_stores_each_valid_reading_once_and_counts_every_rejection
 
     let (response, report) = write_batch(&store, &metrics, &event, now(), far_deadline()).await;
 
-    assert_eq!(store.items.lock().unwrap().len(), 490, "distinct items in the table");
+    assert_eq!(
+        store.items.lock().unwrap().len(),
+        490,
+        "distinct items in the table"
+    );
     assert_eq!(report.rejected_total(), 10, "{:?}", report.rejected);
     assert_eq!(report.rejected.get("not_json"), Some(&5));
     assert_eq!(report.rejected.get("value_not_numeric"), Some(&3));
@@ -57,7 +61,14 @@ async fn a_mixed_batch_stores_each_valid_reading_once_and_counts_every_rejection
         .map(|d| d.statistics.count)
         .sum();
     assert_eq!(samples, 490.0);
-    let counter = |name| calls[0].iter().find(|d| d.name == name).unwrap().statistics.sum;
+    let counter = |name| {
+        calls[0]
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap()
+            .statistics
+            .sum
+    };
     assert_eq!(counter(READINGS_ACCEPTED), 490.0);
     assert_eq!(counter(READINGS_REJECTED), 10.0);
 }
@@ -84,11 +95,20 @@ async fn a_store_failure_is_retried_from_the_lowest_unwritten_record() {
     // sensor-3 is reading 3: records 0..3 are done, the rest must come again.
     let expected = sequence_number(3);
     assert_eq!(response.batch_item_failures.len(), 1);
-    assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some(expected.as_str()));
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some(expected.as_str())
+    );
     assert_eq!(report.retry_from.as_deref(), Some(expected.as_str()));
-    assert_eq!(report.accepted, 3, "only records before the retry point are counted");
+    assert_eq!(
+        report.accepted, 3,
+        "only records before the retry point are counted"
+    );
     let calls = metrics.calls.lock().unwrap();
-    let accepted = calls[0].iter().find(|d| d.name == READINGS_ACCEPTED).unwrap();
+    let accepted = calls[0]
+        .iter()
+        .find(|d| d.name == READINGS_ACCEPTED)
+        .unwrap();
     assert_eq!(accepted.statistics.sum, 3.0);
 }
 
@@ -97,19 +117,31 @@ async fn a_metrics_failure_is_retried_and_never_silently_dropped() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     *metrics.fail.lock().unwrap() = true;
     let payloads: Vec<Vec<u8>> = (0..5).map(reading_payload).collect();
-    let (response, report) = write_batch(&store, &metrics, &event_of(&payloads), now(), far_deadline()).await;
+    let (response, report) = write_batch(
+        &store,
+        &metrics,
+        &event_of(&payloads),
+        now(),
+        far_deadline(),
+    )
+    .await;
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),
         Some(sequence_number(0).as_str())
     );
     assert_eq!(report.accepted, 0);
-    assert_eq!(store.items.lock().unwrap().len(), 5, "the table writes stand; they are idempotent");
+    assert_eq!(
+        store.items.lock().unwrap().len(),
+        5,
+        "the table writes stand; they are idempotent"
+    );
 }
 
 #[tokio::test]
 async fn an_empty_batch_does_nothing() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
-    let (response, report) = write_batch(&store, &metrics, &event_of(&[]), now(), far_deadline()).await;
+    let (response, report) =
+        write_batch(&store, &metrics, &event_of(&[]), now(), far_deadline()).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(report.records, 0);
 }
@@ -126,5 +158,11 @@ async fn the_2015_test_page_fixture_event_is_written() {
     assert_eq!(report.rejected.get("not_utf8"), Some(&1));
     let items = store.items.lock().unwrap();
     let keys: Vec<String> = items.keys().map(|(id, ts)| format!("{id}@{ts}")).collect();
-    assert_eq!(keys, ["sensor-1@2015-09-20T10:11:12.345Z", "temp-ü@2015-09-20T10:11:12.500Z"]);
+    assert_eq!(
+        keys,
+        [
+            "sensor-1@2015-09-20T10:11:12.345Z",
+            "temp-ü@2015-09-20T10:11:12.500Z"
+        ]
+    );
 }

@@ -14,8 +14,10 @@ async fn main() -> Result<(), Error> {
     let config = sdk_config().await;
     let archive = S3Archive::new(aws_sdk_s3::Client::new(&config), bucket);
     let archive = &archive;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
-        Ok::<_, std::convert::Infallible>(archive_batch(archive, &event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<KinesisEvent>| async move {
+            Ok::<_, std::convert::Infallible>(archive_batch(archive, &event.payload).await)
+        },
+    ))
     .await
 }

@@ -18,11 +18,15 @@ async fn main() -> Result<(), Error> {
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), table);
     let metrics = CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&config), namespace);
     let (store, metrics) = (&store, &metrics);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
-        let deadline = work_deadline(event.context.deadline());
-        let now = Timestamp::from_datetime(chrono::Utc::now()).unwrap_or_else(|_| Timestamp::min());
-        let (response, _report) = write_batch(store, metrics, &event.payload, now, deadline).await;
-        Ok::<_, std::convert::Infallible>(response)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<KinesisEvent>| async move {
+            let deadline = work_deadline(event.context.deadline());
+            let now =
+                Timestamp::from_datetime(chrono::Utc::now()).unwrap_or_else(|_| Timestamp::min());
+            let (response, _report) =
+                write_batch(store, metrics, &event.payload, now, deadline).await;
+            Ok::<_, std::convert::Infallible>(response)
+        },
+    ))
     .await
 }

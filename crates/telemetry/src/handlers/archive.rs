@@ -15,7 +15,10 @@ pub async fn archive_batch<A: Archive>(archive: &A, event: &KinesisEvent) -> Kin
             KinesisEventResponse::default()
         }
         Err(err) => {
-            let first = event.records.first().map(|r| r.kinesis.sequence_number.as_str());
+            let first = event
+                .records
+                .first()
+                .map(|r| r.kinesis.sequence_number.as_str());
             tracing::error!(key = %object.key, error = %err, retry_from = first, "batch not archived");
             retry_from(first)
         }

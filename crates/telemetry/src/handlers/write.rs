@@ -53,7 +53,11 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
     // Everything before `cut` is done; from `cut` on, Lambda delivers the records again.
     let mut cut = records.len();
     if let Err(partial) = store.put_readings(&readings, deadline).await {
-        let first = partial.unwritten.iter().filter_map(|&i| positions.get(i)).min();
+        let first = partial
+            .unwritten
+            .iter()
+            .filter_map(|&i| positions.get(i))
+            .min();
         cut = first.copied().unwrap_or(0);
         tracing::error!(error = %partial, unwritten = partial.unwritten.len(), "readings not stored");
     }
@@ -75,7 +79,13 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
         if let Err(err) = metrics.publish(&datums).await {
             // This chunk and all later ones are unpublished; redo from the first record they cover.
             let unpublished = &planned[index * MAX_DATUMS_PER_CALL..];
-            cut = cut.min(unpublished.iter().map(|p| p.first_position).min().unwrap_or(0));
+            cut = cut.min(
+                unpublished
+                    .iter()
+                    .map(|p| p.first_position)
+                    .min()
+                    .unwrap_or(0),
+            );
             tracing::error!(error = %err, "metrics not published");
             break;
         }
@@ -124,7 +134,9 @@ fn decode_batch(records: &[KinesisEventRecord]) -> Vec<Result<Reading, Rejection
         .collect();
     let mut latest: HashMap<(String, Timestamp), usize> = HashMap::with_capacity(outcomes.len());
     for position in 0..outcomes.len() {
-        let Ok(reading) = &outcomes[position] else { continue };
+        let Ok(reading) = &outcomes[position] else {
+            continue;
+        };
         let key = (reading.sensor_id.clone(), reading.timestamp);
         if let Some(earlier) = latest.insert(key, position) {
             outcomes[earlier] = Err(Rejection::Superseded);

@@ -22,7 +22,11 @@ pub struct MemoryStore {
 }
 
 impl ReadingStore for MemoryStore {
-    async fn put_readings(&self, readings: &[Reading], _deadline: Instant) -> Result<(), PartialWrite> {
+    async fn put_readings(
+        &self,
+        readings: &[Reading],
+        _deadline: Instant,
+    ) -> Result<(), PartialWrite> {
         *self.put_calls.lock().unwrap() += 1;
         let failing = self.failing.lock().unwrap().clone();
         let mut items = self.items.lock().unwrap();
@@ -37,18 +41,26 @@ impl ReadingStore for MemoryStore {
         if unwritten.is_empty() {
             Ok(())
         } else {
-            Err(PartialWrite { unwritten, cause: PortError::new("memory put", "refused by the test") })
+            Err(PartialWrite {
+                unwritten,
+                cause: PortError::new("memory put", "refused by the test"),
+            })
         }
     }
 
     async fn newest_readings(&self, query: &StoreQuery) -> Result<Vec<Reading>, PortError> {
         let items = self.items.lock().unwrap();
-        let range = (query.sensor_id.clone(), query.oldest)..=(query.sensor_id.clone(), query.newest);
+        let range =
+            (query.sensor_id.clone(), query.oldest)..=(query.sensor_id.clone(), query.newest);
         Ok(items
             .range(range)
             .rev()
             .take(query.limit)
-            .map(|((id, ts), v)| Reading { sensor_id: id.clone(), timestamp: *ts, value: *v })
+            .map(|((id, ts), v)| Reading {
+                sensor_id: id.clone(),
+                timestamp: *ts,
+                value: *v,
+            })
             .collect())
     }
 }
@@ -80,7 +92,10 @@ impl Archive for MemoryArchive {
         if *self.fail.lock().unwrap() {
             return Err(PortError::new("memory archive", "refused by the test"));
         }
-        self.objects.lock().unwrap().insert(object.key.clone(), object.body.clone());
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(object.key.clone(), object.body.clone());
         Ok(())
     }
 }
@@ -95,7 +110,9 @@ pub fn source() -> RecordSource {
 }
 
 pub fn arrival() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).single().unwrap()
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+        .single()
+        .unwrap()
 }
 
 /// Sequence numbers shaped like Kinesis's: long decimal strings that grow.
