@@ -39,3 +39,14 @@ pub enum HarnessError {
     )]
     NoMoto,
 }
+
+/// Fails the calling test unless it runs in the release profile: a binary is tested as the
+/// process that ships, and `cargo test --release` (as `scripts/test` runs it) builds the binary
+/// in the same profile as the test.
+pub fn assert_release_build() {
+    if cfg!(debug_assertions) {
+        panic!(
+            "run the tests with --release (scripts/test does): the shipped binary is a release build"
+        );
+    }
+}

@@ -25,9 +25,19 @@ impl FunctionProcess {
     /// Runtime API address) plus `env`. Nothing else is inherited from the test's environment,
     /// so the function sees only what it would see in Lambda.
     pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, HarnessError> {
+        Self::start_with_args(binary, &[], env).await
+    }
+
+    /// As [`Self::start`], with command-line arguments (for an interpreter and its script).
+    pub async fn start_with_args(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self, HarnessError> {
         let api = RuntimeApi::start().await?;
         let mut command = Command::new(binary);
         command
+            .args(args)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", "under-test")
@@ -72,22 +82,18 @@ impl FunctionProcess {
         let waited = Instant::now();
         let limit = tokio::time::sleep(timeout + Duration::from_secs(2));
         tokio::pin!(limit);
-        loop {
-            tokio::select! {
-                outcome = &mut answer => {
-                    return outcome.map_err(|_| self.timeout(&request_id, waited));
+        tokio::select! {
+            outcome = &mut answer => outcome.map_err(|_| self.timeout(&request_id, waited)),
+            status = self.child.wait() => {
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                // Let the log readers drain what the process wrote last.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                match self.api.init_error() {
+                    Some(init) => Err(HarnessError::InitError(init)),
+                    None => Err(HarnessError::Exited { status, log: self.log_text() }),
                 }
-                status = self.child.wait() => {
-                    let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                    // Let the log readers drain what the process wrote last.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    if let Some(init) = self.api.init_error() {
-                        return Err(HarnessError::InitError(init));
-                    }
-                    return Err(HarnessError::Exited { status, log: self.log_text() });
-                }
-                () = &mut limit => return Err(self.timeout(&request_id, waited)),
             }
+            () = &mut limit => Err(self.timeout(&request_id, waited)),
         }
     }
 

@@ -126,10 +126,10 @@ impl QueryRequest {
         reading::validate_sensor_id(&sensor_id).map_err(InvalidQuery::SensorId)?;
         let from = time_field(fields, "from")?;
         let to = time_field(fields, "to")?;
-        if let (Some(from), Some(to)) = (from, to) {
-            if from > to {
-                return Err(InvalidQuery::EmptyRange { from, to });
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && from > to
+        {
+            return Err(InvalidQuery::EmptyRange { from, to });
         }
         let limit = match fields.get("limit") {
             None | Some(Value::Null) => DEFAULT_LIMIT,

@@ -18,10 +18,7 @@ fn fixture() -> Value {
 
 #[tokio::test]
 async fn the_binary_archives_a_fixture_batch_into_moto() {
-    assert!(
-        !cfg!(debug_assertions),
-        "run the tests with --release (scripts/test does): the shipped binary is a release build"
-    );
+    lambda_harness::assert_release_build();
     let endpoint = moto::endpoint().unwrap_or_else(|e| panic!("{e}"));
     let config = moto::sdk_config(&endpoint).await;
     let s3 = aws_sdk_s3::Client::new(&config);

@@ -11,10 +11,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_query-api");
 
 #[tokio::test]
 async fn the_binary_answers_the_2015_query_and_refuses_a_bad_one() {
-    assert!(
-        !cfg!(debug_assertions),
-        "run the tests with --release (scripts/test does): the shipped binary is a release build"
-    );
+    lambda_harness::assert_release_build();
     let endpoint = moto::endpoint().unwrap_or_else(|e| panic!("{e}"));
     let config = moto::sdk_config(&endpoint).await;
     let table = moto::unique_name("SensorData");

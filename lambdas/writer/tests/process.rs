@@ -18,10 +18,7 @@ fn fixture() -> Value {
 
 #[tokio::test]
 async fn the_binary_writes_a_fixture_batch_into_moto_and_logs_each_rejection() {
-    assert!(
-        !cfg!(debug_assertions),
-        "run the tests with --release (scripts/test does): the shipped binary is a release build"
-    );
+    lambda_harness::assert_release_build();
     let endpoint = moto::endpoint().unwrap_or_else(|e| panic!("{e}"));
     let config = moto::sdk_config(&endpoint).await;
     let table = moto::unique_name("SensorData");
