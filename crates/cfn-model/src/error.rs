@@ -33,7 +33,9 @@ impl fmt::Display for Problems {
 #[derive(Debug, thiserror::Error)]
 pub enum Problem {
     /// Two parameters or resources (or two outputs) share a logical id.
-    #[error("logical id `{logical_id}` is used twice among the {section}; logical ids must be unique")]
+    #[error(
+        "logical id `{logical_id}` is used twice among the {section}; logical ids must be unique"
+    )]
     DuplicateLogicalId {
         /// The repeated logical id.
         logical_id: String,
@@ -47,7 +49,9 @@ pub enum Problem {
         logical_id: String,
     },
     /// A resource type that is neither `AWS::<service>::<resource>` nor `Custom::<name>`.
-    #[error("resource `{logical_id}` has type `{resource_type}`, which is neither `AWS::Service::Resource` nor `Custom::Name` (letters, digits, `_@-`, at most 60)")]
+    #[error(
+        "resource `{logical_id}` has type `{resource_type}`, which is neither `AWS::Service::Resource` nor `Custom::Name` (letters, digits, `_@-`, at most 60)"
+    )]
     InvalidResourceType {
         /// The resource.
         logical_id: String,
@@ -55,7 +59,9 @@ pub enum Problem {
         resource_type: String,
     },
     /// A reference to a logical id that no parameter or resource has.
-    #[error("{from} refers to `{target}` through {via}, but the template has no {expected} with that logical id")]
+    #[error(
+        "{from} refers to `{target}` through {via}, but the template has no {expected} with that logical id"
+    )]
     DanglingReference {
         /// Where the reference is: `resource X`, `output Y`.
         from: String,

@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn pseudo_parameters_round_trip_by_name() {
         for parameter in PseudoParameter::ALL {
-            assert_eq!(PseudoParameter::from_name(parameter.as_str()), Some(parameter));
+            assert_eq!(
+                PseudoParameter::from_name(parameter.as_str()),
+                Some(parameter)
+            );
         }
         assert_eq!(PseudoParameter::from_name("AWS::Nope"), None);
     }

@@ -177,7 +177,11 @@ mod tests {
     fn a_statement_renders_lists_and_nested_conditions() {
         let statement = Statement::allow(["cloudwatch:PutMetricData"], [Expr::from("*")])
             .sid("PublishMetrics")
-            .condition("StringEquals", "cloudwatch:namespace", [Expr::from("Sensors")]);
+            .condition(
+                "StringEquals",
+                "cloudwatch:namespace",
+                [Expr::from("Sensors")],
+            );
         assert_eq!(
             serde_json::to_value(&statement).unwrap(),
             json!({
@@ -192,9 +196,8 @@ mod tests {
 
     #[test]
     fn a_trust_statement_names_the_service_and_no_resource() {
-        let document = PolicyDocument::new([Statement::assume_role_by_service(
-            "lambda.amazonaws.com",
-        )]);
+        let document =
+            PolicyDocument::new([Statement::assume_role_by_service("lambda.amazonaws.com")]);
         assert_eq!(
             serde_json::to_value(&document).unwrap(),
             json!({

@@ -18,7 +18,14 @@ pub(crate) fn check(template: &Template) -> Result<Vec<Problem>, Error> {
     let referrers = template.referrers()?;
     let mut problems = Vec::new();
     for (from, value) in &referrers.values {
-        walk(value, &Context { from, known: &known }, &mut problems);
+        walk(
+            value,
+            &Context {
+                from,
+                known: &known,
+            },
+            &mut problems,
+        );
     }
     for (logical_id, targets) in referrers.depends_on {
         for target in targets {

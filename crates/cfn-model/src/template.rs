@@ -339,9 +339,7 @@ impl TemplateBuilder {
                 deletion_policy: options.deletion_policy,
                 update_replace_policy: options.update_replace_policy,
             };
-            self.template
-                .resources
-                .insert(logical_id.to_owned(), entry);
+            self.template.resources.insert(logical_id.to_owned(), entry);
         }
         Handle::new(logical_id)
     }
@@ -483,9 +481,9 @@ mod tests {
         Role {
             role_name: None,
             description: None,
-            assume_role_policy_document: PolicyDocument::new([
-                Statement::assume_role_by_service("lambda.amazonaws.com"),
-            ]),
+            assume_role_policy_document: PolicyDocument::new([Statement::assume_role_by_service(
+                "lambda.amazonaws.com",
+            )]),
             policies: vec![InlinePolicy {
                 policy_name: "read".into(),
                 policy_document: PolicyDocument::new([Statement::allow(
@@ -530,9 +528,14 @@ mod tests {
             json!({"Description": "the stream", "Value": {"Ref": "Stream"}})
         );
         // Keys appear in sorted order at every level.
-        let top: Vec<&str> = ["AWSTemplateFormatVersion", "Description", "Outputs", "Resources"]
-            .into_iter()
-            .collect();
+        let top: Vec<&str> = [
+            "AWSTemplateFormatVersion",
+            "Description",
+            "Outputs",
+            "Resources",
+        ]
+        .into_iter()
+        .collect();
         let positions: Vec<usize> = top
             .iter()
             .map(|key| text.find(&format!("\"{key}\"")).unwrap())
@@ -582,7 +585,10 @@ mod tests {
         builder.resource("ByGetAtt", role_reading(elsewhere.arn()));
         builder.resource("BySub", role_reading(Expr::sub("${Gone}-${AWS::Region}")));
         builder.resource("BySubAtt", role_reading(Expr::sub("${Gone.Arn}")));
-        builder.resource("GetAttOfParameter", role_reading(parameter.attribute("Arn")));
+        builder.resource(
+            "GetAttOfParameter",
+            role_reading(parameter.attribute("Arn")),
+        );
         builder.resource_with(
             "Late",
             Queue::default(),
@@ -633,8 +639,14 @@ mod tests {
         );
         let value = builder.build().unwrap().to_value().unwrap();
         assert_eq!(value["Resources"]["Role"]["DependsOn"], json!(["Stream"]));
-        assert_eq!(value["Resources"]["Role"]["Metadata"], json!({"tool": {"skip": []}}));
-        assert_eq!(value["Resources"]["Role"]["DeletionPolicy"], json!("Retain"));
+        assert_eq!(
+            value["Resources"]["Role"]["Metadata"],
+            json!({"tool": {"skip": []}})
+        );
+        assert_eq!(
+            value["Resources"]["Role"]["DeletionPolicy"],
+            json!("Retain")
+        );
     }
 
     #[test]
@@ -646,8 +658,14 @@ mod tests {
             crate::resources::custom::CustomResource::new("Bad Name", "token".into(), json!({})),
         );
         let found = problems(builder.build());
-        assert!(matches!(found[0], Problem::InvalidLogicalId { .. }), "{found:?}");
-        assert!(matches!(found[1], Problem::InvalidResourceType { .. }), "{found:?}");
+        assert!(
+            matches!(found[0], Problem::InvalidLogicalId { .. }),
+            "{found:?}"
+        );
+        assert!(
+            matches!(found[1], Problem::InvalidResourceType { .. }),
+            "{found:?}"
+        );
         assert_eq!(found.len(), 2, "{found:?}");
     }
 
@@ -656,7 +674,10 @@ mod tests {
         let mut builder = TemplateBuilder::new("sub");
         builder.resource("Role", role_reading(Expr::sub("arn:${Unclosed")));
         let found = problems(builder.build());
-        assert!(matches!(found[..], [Problem::MalformedSub { .. }]), "{found:?}");
+        assert!(
+            matches!(found[..], [Problem::MalformedSub { .. }]),
+            "{found:?}"
+        );
     }
 
     #[test]

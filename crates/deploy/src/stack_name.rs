@@ -81,7 +81,9 @@ pub enum StackNameError {
         position: usize,
     },
     /// Starts with a digit or hyphen.
-    #[error("stack name `{name}` starts with `{first}`; it must start with a lower case letter a-z")]
+    #[error(
+        "stack name `{name}` starts with `{first}`; it must start with a lower case letter a-z"
+    )]
     MustStartWithLetter {
         /// The name given.
         name: String,
@@ -132,8 +134,7 @@ impl FromStr for StackName {
                     position,
                 });
             }
-            if !(character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-')
-            {
+            if !(character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-') {
                 return Err(StackNameError::InvalidCharacter {
                     name: owned(),
                     character,
@@ -171,7 +172,13 @@ mod tests {
 
     #[test]
     fn good_names_are_accepted() {
-        for name in ["demo", "a", "iot-2", "x1-y2-z3", &"a".repeat(StackName::MAX_LEN)] {
+        for name in [
+            "demo",
+            "a",
+            "iot-2",
+            "x1-y2-z3",
+            &"a".repeat(StackName::MAX_LEN),
+        ] {
             assert_eq!(name.parse::<StackName>().unwrap().as_str(), name);
         }
     }
@@ -185,8 +192,14 @@ mod tests {
             ("Demo", "upper case letter `D` at position 1"),
             ("my_stack", "has `_` at position 3"),
             ("dé", "has `é` at position 2"),
-            ("1demo", "starts with `1`; it must start with a lower case letter"),
-            ("-demo", "starts with `-`; it must start with a lower case letter"),
+            (
+                "1demo",
+                "starts with `1`; it must start with a lower case letter",
+            ),
+            (
+                "-demo",
+                "starts with `-`; it must start with a lower case letter",
+            ),
             ("demo-", "ends with a hyphen"),
             ("xn--demo", "starts with `xn--`, which S3 reserves"),
         ];

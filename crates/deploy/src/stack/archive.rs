@@ -41,30 +41,33 @@ impl Archive {
     /// access blocked, ACLs disabled, versioned, and a policy that refuses any request not
     /// made over TLS.
     pub fn declare(template: &mut TemplateBuilder, names: &Names<'_>) -> Self {
-        let bucket = template.resource_with(
-            LOGICAL_ID,
-            Bucket {
-                bucket_name: Some(Expr::sub(names.archive_bucket_sub())),
-                bucket_encryption: Some(BucketEncryption::s3_managed()),
-                public_access_block_configuration: Some(PublicAccessBlockConfiguration::block_all()),
-                ownership_controls: Some(OwnershipControls::bucket_owner_enforced()),
-                versioning_configuration: Some(VersioningConfiguration::enabled()),
-                lifecycle_configuration: Some(LifecycleConfiguration {
-                    rules: vec![
-                        LifecycleRule::new("ExpireOverwrittenBatches")
-                            .expire_noncurrent_versions_after(NONCURRENT_VERSION_DAYS)
-                            .abort_incomplete_uploads_after(1),
-                    ],
-                }),
-            },
-            // Said explicitly: `destroy` empties the bucket and removes it with the stack.
-            checkov::with_skips(
-                ResourceOptions::default()
-                    .deletion_policy(DeletionPolicy::Delete)
-                    .update_replace_policy(DeletionPolicy::Delete),
-                SKIPS,
-            ),
-        );
+        let bucket =
+            template.resource_with(
+                LOGICAL_ID,
+                Bucket {
+                    bucket_name: Some(Expr::sub(names.archive_bucket_sub())),
+                    bucket_encryption: Some(BucketEncryption::s3_managed()),
+                    public_access_block_configuration: Some(
+                        PublicAccessBlockConfiguration::block_all(),
+                    ),
+                    ownership_controls: Some(OwnershipControls::bucket_owner_enforced()),
+                    versioning_configuration: Some(VersioningConfiguration::enabled()),
+                    lifecycle_configuration: Some(LifecycleConfiguration {
+                        rules: vec![
+                            LifecycleRule::new("ExpireOverwrittenBatches")
+                                .expire_noncurrent_versions_after(NONCURRENT_VERSION_DAYS)
+                                .abort_incomplete_uploads_after(1),
+                        ],
+                    }),
+                },
+                // Said explicitly: `destroy` empties the bucket and removes it with the stack.
+                checkov::with_skips(
+                    ResourceOptions::default()
+                        .deletion_policy(DeletionPolicy::Delete)
+                        .update_replace_policy(DeletionPolicy::Delete),
+                    SKIPS,
+                ),
+            );
         template.resource(
             POLICY_LOGICAL_ID,
             BucketPolicy {

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 
 use cfn_model::resources::iam::{InlinePolicy, Role};
-use cfn_model::resources::lambda::{
-    Architecture, Environment, Function, LoggingConfig, Runtime,
-};
+use cfn_model::resources::lambda::{Architecture, Environment, Function, LoggingConfig, Runtime};
 use cfn_model::resources::logs::{LogGroup, Retention};
 use cfn_model::{Expr, Handle, PolicyDocument, ResourceOptions, Statement, TemplateBuilder};
 
@@ -59,8 +57,9 @@ const FUNCTION_SKIPS: &[Skip] = &[
     Skip {
         id: "CKV_AWS_115",
         comment: "Reserved concurrency is not set: new accounts have a concurrency quota of \
-                  10, and reserving any would make the stack fail to deploy there. Stream \
-                  consumers are bounded by the shard count already.",
+                  10, and reserving any would make the stack fail to deploy there. The stream \
+                  consumers are bounded by the shard count, the query API can be invoked only \
+                  by the device user, the provider only by CloudFormation.",
     },
 ];
 

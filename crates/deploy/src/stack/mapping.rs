@@ -79,7 +79,11 @@ const QUEUE_SKIPS: &[Skip] = &[Skip {
 impl FailureQueue {
     /// Declares `<function>-failures`, encrypted with SQS managed keys. Lambda sends it the
     /// shard and sequence-number range of each batch it gave up on (not the records).
-    pub fn declare(template: &mut TemplateBuilder, names: &Names<'_>, consumer: FunctionKind) -> Self {
+    pub fn declare(
+        template: &mut TemplateBuilder,
+        names: &Names<'_>,
+        consumer: FunctionKind,
+    ) -> Self {
         let queue = template.resource_with(
             &format!("{}FailureQueue", consumer.suffix()),
             Queue {
@@ -178,7 +182,6 @@ pub fn provider_rights(consumers: &[&Handle<Function>]) -> Vec<Statement> {
         )
         .sid("ChangeMappingsOfTheConsumers")
         .condition("StringEquals", "lambda:FunctionArn", consumer_arns()),
-        Statement::allow(["lambda:GetEventSourceMapping"], [mappings_here()])
-            .sid("ReadMappings"),
+        Statement::allow(["lambda:GetEventSourceMapping"], [mappings_here()]).sid("ReadMappings"),
     ]
 }

@@ -185,7 +185,11 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
     let device = Device::declare(t, &names, &stream, &query_api.function);
 
     let outputs = [
-        (outputs::STREAM, "Kinesis stream devices put readings on", stream.stream.name()),
+        (
+            outputs::STREAM,
+            "Kinesis stream devices put readings on",
+            stream.stream.name(),
+        ),
         (
             outputs::API_FUNCTION,
             "Lambda function that answers queries",
@@ -196,8 +200,16 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
             "Region of the stack",
             Expr::pseudo(PseudoParameter::Region),
         ),
-        (outputs::BUCKET, "S3 bucket of archived batches", archive.bucket.name()),
-        (outputs::TABLE, "DynamoDB table of readings", table.table.name()),
+        (
+            outputs::BUCKET,
+            "S3 bucket of archived batches",
+            archive.bucket.name(),
+        ),
+        (
+            outputs::TABLE,
+            "DynamoDB table of readings",
+            table.table.name(),
+        ),
         (
             outputs::DEVICE_USER,
             "IAM user devices sign their calls as (its access key is created by the \

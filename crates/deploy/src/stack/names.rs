@@ -144,15 +144,27 @@ mod tests {
     fn names_read_as_designed() {
         let stack: StackName = "demo".parse().unwrap();
         let names = Names::new(&stack);
-        assert_eq!(names.function(FunctionKind::Archiver), "demo-IoTS3EventProcessor");
-        assert_eq!(names.function(FunctionKind::Writer), "demo-IoTDDBEventProcessor");
+        assert_eq!(
+            names.function(FunctionKind::Archiver),
+            "demo-IoTS3EventProcessor"
+        );
+        assert_eq!(
+            names.function(FunctionKind::Writer),
+            "demo-IoTDDBEventProcessor"
+        );
         assert_eq!(names.function(FunctionKind::QueryApi), "demo-IoTAPI");
         assert_eq!(
             names.function(FunctionKind::MappingProvider),
             "demo-EventSourceMappingProvider"
         );
         assert_eq!(names.table(), "demo-SensorData");
-        assert_eq!(names.archive_bucket("123456789012"), "demo-eventarchive-123456789012");
-        assert_eq!(names.log_group(FunctionKind::QueryApi), "/aws/lambda/demo-IoTAPI");
+        assert_eq!(
+            names.archive_bucket("123456789012"),
+            "demo-eventarchive-123456789012"
+        );
+        assert_eq!(
+            names.log_group(FunctionKind::QueryApi),
+            "/aws/lambda/demo-IoTAPI"
+        );
     }
 }

@@ -1,0 +1,633 @@
+//! The rendered template against moto (a local AWS): the stack is created with every resource
+//! under its designed name, and the device user's key can do what devices do and nothing else.
+//!
+//! moto runs no Lambda code here (it would need docker), so the tests answer the two
+//! event-source-mapping custom resources for the provider, the way CloudFormation's provider
+//! would: a PUT of SUCCESS to the response URL moto gives every custom resource.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
+use aws_sdk_kinesis::config::http::HttpResponse;
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_s3::config::Credentials;
+use aws_sdk_s3::primitives::ByteStream;
+use deploy::stack::assets;
+use deploy::stack::names::{FunctionKind, Names};
+use deploy::stack::{StackDefinition, outputs};
+use deploy::stack_name::StackName;
+use serde_json::{Value, json};
+
+/// moto's default account.
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+const MAPPINGS: [&str; 2] = [
+    "IoTMapEventSourceS3EventProcessor",
+    "IoTMapEventSourceDDBEventProcessor",
+];
+
+/// The smallest valid zip archive (an end-of-central-directory record and nothing else):
+/// moto's CreateFunction stores the package and needs it to exist, never runs it.
+const EMPTY_ZIP: [u8; 22] = [
+    b'P', b'K', 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared_moto() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "MOTO_ENDPOINT is not set: run scripts/test, which starts moto on loopback and \
+             exports its URL"
+        )
+    })
+}
+
+/// A stack name no other test run uses: the shared moto is never reset, and tests run in
+/// parallel.
+fn unique_stack_name(prefix: &str) -> StackName {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let id = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
+    format!("{prefix}{:x}", id & 0xffff_ffff_ffff)
+        .parse()
+        .unwrap()
+}
+
+async fn sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+fn test_credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "static")
+}
+
+fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A created stack.
+struct Deployed {
+    stack_id: String,
+    outputs: BTreeMap<String, String>,
+}
+
+/// Uploads placeholder packages, creates the stack from the rendered template, answers its
+/// custom resources, and waits for CREATE_COMPLETE.
+async fn create_stack(config: &SdkConfig, endpoint: &str, stack: &StackName) -> Deployed {
+    let template = deploy::synth::render(&StackDefinition::new(stack.clone())).unwrap();
+
+    let asset_bucket = format!("{stack}-assets");
+    let s3 = s3_client(config);
+    s3.create_bucket()
+        .bucket(&asset_bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut parameters = vec![
+        Parameter::builder()
+            .parameter_key(assets::BUCKET_PARAMETER)
+            .parameter_value(&asset_bucket)
+            .build(),
+    ];
+    for kind in FunctionKind::ALL {
+        let key = format!("{}/bootstrap.zip", kind.suffix());
+        s3.put_object()
+            .bucket(&asset_bucket)
+            .key(&key)
+            .body(ByteStream::from(EMPTY_ZIP.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        parameters.push(
+            Parameter::builder()
+                .parameter_key(assets::key_parameter(kind))
+                .parameter_value(key)
+                .build(),
+        );
+    }
+
+    let cloudformation = aws_sdk_cloudformation::Client::new(config);
+    let created = cloudformation
+        .create_stack()
+        .stack_name(stack.as_str())
+        .template_body(template)
+        .set_parameters(Some(parameters))
+        .capabilities(Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+    let stack_id = created.stack_id().unwrap().to_owned();
+
+    for logical_id in MAPPINGS {
+        answer_custom_resource(endpoint, &stack_id, logical_id).await;
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let described = cloudformation
+            .describe_stacks()
+            .stack_name(&stack_id)
+            .send()
+            .await
+            .unwrap();
+        let stack = &described.stacks()[0];
+        match stack.stack_status() {
+            Some(StackStatus::CreateComplete) => {
+                let outputs = stack
+                    .outputs()
+                    .iter()
+                    .map(|output| {
+                        (
+                            output.output_key().unwrap_or_default().to_owned(),
+                            output.output_value().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                return Deployed { stack_id, outputs };
+            }
+            Some(StackStatus::CreateInProgress) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            status => panic!(
+                "stack {stack_id} is {status:?}: {:?}",
+                stack.stack_status_reason()
+            ),
+        }
+    }
+}
+
+/// What the provider would send CloudFormation for a created mapping. moto reads Status,
+/// StackId, LogicalResourceId and Data; it does not check RequestId (the one it made is only
+/// in the event it would have sent the provider) or PhysicalResourceId (it uses its own).
+async fn answer_custom_resource(endpoint: &str, stack_id: &str, logical_id: &str) {
+    let body = json!({
+        "Status": "SUCCESS",
+        "Reason": "answered by the test for the provider, which moto cannot run",
+        "PhysicalResourceId": format!("{logical_id}-mapping"),
+        "StackId": stack_id,
+        "RequestId": "test-request",
+        "LogicalResourceId": logical_id,
+        "Data": {},
+    });
+    let url = format!("{endpoint}/cloudformation_{REGION}/cfnresponse");
+    let response = reqwest::Client::new()
+        .put(&url)
+        .query(&[("stack", stack_id)])
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "answering {logical_id}: {status} {}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
+/// A JSON-protocol call for the services the workspace has no SDK crate for (CloudWatch Logs,
+/// SQS). The shared moto does not check signatures; it only reads the service name from the
+/// credential scope of the Authorization header.
+async fn moto_json(endpoint: &str, service: &str, target: &str, body: Value) -> Value {
+    let content_type = if service == "sqs" {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    };
+    let response = reqwest::Client::new()
+        .post(endpoint)
+        .header("X-Amz-Target", target)
+        .header("Content-Type", content_type)
+        .header(
+            "Authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, \
+                 SignedHeaders=host, Signature=unchecked"
+            ),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{target}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
+    let endpoint = shared_moto();
+    let config = sdk_config(&endpoint, test_credentials()).await;
+    let stack = unique_stack_name("cfn");
+    let names = Names::new(&stack);
+    let deployed = create_stack(&config, &endpoint, &stack).await;
+
+    let bucket = names.archive_bucket(ACCOUNT);
+    let expected_outputs = BTreeMap::from([
+        (outputs::STREAM.to_owned(), names.stream()),
+        (
+            outputs::API_FUNCTION.to_owned(),
+            names.function(FunctionKind::QueryApi),
+        ),
+        (outputs::REGION.to_owned(), REGION.to_owned()),
+        (outputs::BUCKET.to_owned(), bucket.clone()),
+        (outputs::TABLE.to_owned(), names.table()),
+        (outputs::DEVICE_USER.to_owned(), names.device_user()),
+    ]);
+    assert_eq!(deployed.outputs, expected_outputs);
+
+    // Every resource of the template is in the stack, except those moto's CloudFormation
+    // does not implement (it skips them with a warning; cfn-lint and checkov cover them).
+    let template: Value =
+        serde_json::from_str(&deploy::synth::render(&StackDefinition::new(stack.clone())).unwrap())
+            .unwrap();
+    let cloudformation = aws_sdk_cloudformation::Client::new(&config);
+    let listed = cloudformation
+        .describe_stack_resources()
+        .stack_name(&deployed.stack_id)
+        .send()
+        .await
+        .unwrap();
+    let in_stack: Vec<&str> = listed
+        .stack_resources()
+        .iter()
+        .filter_map(|resource| resource.logical_resource_id())
+        .collect();
+    const NOT_IN_MOTO: [&str; 1] = ["AWS::S3::BucketPolicy"];
+    for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+        let kind = resource["Type"].as_str().unwrap();
+        if !NOT_IN_MOTO.contains(&kind) {
+            assert!(
+                in_stack.contains(&logical_id.as_str()),
+                "{logical_id} ({kind}) missing"
+            );
+        }
+    }
+
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(names.stream())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        summary
+            .stream_description_summary()
+            .unwrap()
+            .open_shard_count(),
+        1
+    );
+
+    s3_client(&config)
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = dynamodb
+        .describe_table()
+        .table_name(names.table())
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<(String, String)> = table
+        .table()
+        .unwrap()
+        .key_schema()
+        .iter()
+        .map(|key| {
+            (
+                key.attribute_name().to_owned(),
+                key.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("SensorId".to_owned(), "HASH".to_owned()),
+            ("Timestamp".to_owned(), "RANGE".to_owned())
+        ]
+    );
+
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let table_name = names.table();
+    for kind in FunctionKind::ALL {
+        let function = lambda
+            .get_function()
+            .function_name(names.function(kind))
+            .send()
+            .await
+            .unwrap();
+        let configuration = function.configuration().unwrap();
+        assert_eq!(
+            configuration.runtime().map(|r| r.as_str()),
+            Some("provided.al2023")
+        );
+        assert_eq!(configuration.handler(), Some("bootstrap"));
+        let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{}", names.role(kind));
+        assert_eq!(configuration.role(), Some(role_arn.as_str()));
+        let variables: BTreeMap<&str, &str> = configuration
+            .environment()
+            .and_then(|environment| environment.variables())
+            .map(|variables| {
+                variables
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected: BTreeMap<&str, &str> = match kind {
+            FunctionKind::Archiver => [("ARCHIVE_BUCKET", bucket.as_str())].into(),
+            FunctionKind::Writer => [
+                ("TABLE_NAME", table_name.as_str()),
+                ("METRICS_NAMESPACE", "Sensors"),
+            ]
+            .into(),
+            FunctionKind::QueryApi => [("TABLE_NAME", table_name.as_str())].into(),
+            FunctionKind::MappingProvider => BTreeMap::new(),
+        };
+        assert_eq!(variables, expected, "{kind:?}");
+
+        iam.get_role()
+            .role_name(names.role(kind))
+            .send()
+            .await
+            .unwrap();
+        let policies = iam
+            .list_role_policies()
+            .role_name(names.role(kind))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(policies.policy_names(), ["least-privilege"], "{kind:?}");
+
+        let groups = moto_json(
+            &endpoint,
+            "logs",
+            "Logs_20140328.DescribeLogGroups",
+            json!({"logGroupNamePrefix": names.log_group(kind)}),
+        )
+        .await;
+        assert_eq!(
+            groups["logGroups"][0]["logGroupName"],
+            names.log_group(kind)
+        );
+        assert_eq!(groups["logGroups"][0]["retentionInDays"], 365);
+    }
+
+    for consumer in [FunctionKind::Archiver, FunctionKind::Writer] {
+        let queue = moto_json(
+            &endpoint,
+            "sqs",
+            "AmazonSQS.GetQueueUrl",
+            json!({"QueueName": names.failure_queue(consumer)}),
+        )
+        .await;
+        let url = queue["QueueUrl"].as_str().unwrap();
+        assert!(url.ends_with(&names.failure_queue(consumer)), "{url}");
+    }
+
+    iam.get_user()
+        .user_name(names.device_user())
+        .send()
+        .await
+        .unwrap();
+    let device_policies = iam
+        .list_user_policies()
+        .user_name(names.device_user())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(device_policies.policy_names(), ["device"]);
+    let keys = iam
+        .list_access_keys()
+        .user_name(names.device_user())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        keys.access_key_metadata().is_empty(),
+        "the stack must create no access key"
+    );
+}
+
+/// A moto server of this test's own, on a free loopback port: switching authentication on
+/// changes the whole server, which the other tests share. Stopped (by its process) on drop.
+struct PrivateMoto {
+    process: Child,
+    endpoint: String,
+    _log: tempfile::NamedTempFile,
+}
+
+impl PrivateMoto {
+    async fn start() -> Self {
+        let python = workspace_root().join(".venv/bin/python");
+        assert!(
+            python.is_file(),
+            "{} is missing: run scripts/test, which installs moto in .venv",
+            python.display()
+        );
+        let launcher =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_with_iam_resources.py");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let process = Command::new(&python)
+            .arg(&launcher)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let mut moto = Self {
+            process,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _log: log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = reqwest::get(format!("{}/moto-api/", moto.endpoint)).await;
+            if ready.is_ok_and(|response| response.status().is_success()) {
+                return moto;
+            }
+            let exited = moto.process.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
+                let log = std::fs::read_to_string(moto._log.path()).unwrap_or_default();
+                panic!("moto did not start ({exited:?}):\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// From now on, every request must be signed by a known key and allowed by its policies.
+    async fn require_authorization(&self) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/moto-api/reset-auth", self.endpoint))
+            .body("0")
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{response:?}");
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// How a call was refused for lack of rights, or `None` when it was not. moto answers a
+/// refusal with an `AccessDenied` error and status 403; for JSON services its body is XML,
+/// which the SDK cannot parse, so the raw response is read too.
+fn denial<T, E: ProvideErrorMetadata>(
+    result: &Result<T, SdkError<E, HttpResponse>>,
+) -> Option<String> {
+    let error = result.as_ref().err()?;
+    if let Some(code) = error.code().filter(|code| code.starts_with("AccessDenied")) {
+        return Some(code.to_owned());
+    }
+    let raw = error.raw_response()?;
+    let body = String::from_utf8_lossy(raw.body().bytes().unwrap_or_default());
+    (raw.status().as_u16() == 403 && body.contains("<Code>AccessDenied</Code>"))
+        .then(|| format!("403 {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_key_can_put_readings_and_query_and_nothing_else() {
+    let moto = PrivateMoto::start().await;
+    let admin = sdk_config(&moto.endpoint, test_credentials()).await;
+    let stack = unique_stack_name("dev");
+    let names = Names::new(&stack);
+    create_stack(&admin, &moto.endpoint, &stack).await;
+
+    let key = aws_sdk_iam::Client::new(&admin)
+        .create_access_key()
+        .user_name(names.device_user())
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let device_credentials = Credentials::new(
+        key.access_key_id(),
+        key.secret_access_key(),
+        None,
+        None,
+        "device",
+    );
+    moto.require_authorization().await;
+    let device = sdk_config(&moto.endpoint, device_credentials).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&device);
+    let lambda = aws_sdk_lambda::Client::new(&device);
+    let reading = Blob::new(r#"{"sensorid":"s-1","value":21.5}"#);
+
+    // Allowed.
+    kinesis
+        .put_record()
+        .stream_name(names.stream())
+        .partition_key("s-1")
+        .data(reading.clone())
+        .send()
+        .await
+        .expect("the device may PutRecord");
+    let entry = aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+        .partition_key("s-1")
+        .data(reading.clone())
+        .build()
+        .unwrap();
+    let put = kinesis
+        .put_records()
+        .stream_name(names.stream())
+        .records(entry.clone())
+        .records(entry)
+        .send()
+        .await
+        .expect("the device may PutRecords");
+    assert_eq!(put.failed_record_count(), Some(0));
+    // moto runs no function code here (that needs docker), so the call may still fail after
+    // authorisation; what this checks is that it is not refused for lack of rights.
+    let query = lambda
+        .invoke()
+        .function_name(names.function(FunctionKind::QueryApi))
+        .payload(Blob::new(r#"{"operation":"query","sensorid":"s-1"}"#))
+        .send()
+        .await;
+    assert_eq!(
+        denial(&query),
+        None,
+        "the device may invoke the query API: {query:?}"
+    );
+    eprintln!("Invoke of the query API, authorised; moto answered: {query:?}");
+
+    // Refused.
+    let delete = kinesis
+        .delete_stream()
+        .stream_name(names.stream())
+        .send()
+        .await;
+    assert!(denial(&delete).is_some(), "DeleteStream: {delete:?}");
+    let put_item = aws_sdk_dynamodb::Client::new(&device)
+        .put_item()
+        .table_name(names.table())
+        .item(
+            "SensorId",
+            aws_sdk_dynamodb::types::AttributeValue::S("s-1".into()),
+        )
+        .item(
+            "Timestamp",
+            aws_sdk_dynamodb::types::AttributeValue::S("2026-01-01T00:00:00.000Z".into()),
+        )
+        .send()
+        .await;
+    assert!(denial(&put_item).is_some(), "PutItem: {put_item:?}");
+    let get_object = s3_client(&device)
+        .get_object()
+        .bucket(names.archive_bucket(ACCOUNT))
+        .key("2026-01-01/1.json")
+        .send()
+        .await;
+    assert!(denial(&get_object).is_some(), "GetObject: {get_object:?}");
+    for kind in [
+        FunctionKind::Archiver,
+        FunctionKind::Writer,
+        FunctionKind::MappingProvider,
+    ] {
+        let invoke = lambda
+            .invoke()
+            .function_name(names.function(kind))
+            .payload(Blob::new("{}"))
+            .send()
+            .await;
+        assert!(denial(&invoke).is_some(), "Invoke {kind:?}: {invoke:?}");
+    }
+}
