@@ -145,6 +145,35 @@ impl<'de> de::Deserialize<'de> for Field<'de> {
     }
 }
 
+/// A field name, recognised without allocating it.
+enum Key {
+    SensorId,
+    Value,
+    Timestamp,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "sensorid" => Key::SensorId,
+                    "value" => Key::Value,
+                    "timestamp" => Key::Timestamp,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
 struct PayloadVisitor;
 
 impl<'de> Visitor<'de> for PayloadVisitor {
@@ -155,12 +184,12 @@ impl<'de> Visitor<'de> for PayloadVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Fields::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let slot = match key.as_ref() {
-                "sensorid" => &mut fields.sensorid,
-                "value" => &mut fields.value,
-                "timestamp" => &mut fields.timestamp,
-                _ => {
+        while let Some(key) = map.next_key::<Key>()? {
+            let slot = match key {
+                Key::SensorId => &mut fields.sensorid,
+                Key::Value => &mut fields.value,
+                Key::Timestamp => &mut fields.timestamp,
+                Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }

@@ -3,7 +3,7 @@
 //! The table's range key is text, so the text form must sort as time does: a fixed width, one
 //! zone, four-digit years. [`Timestamp`] only holds instants for which that is true.
 
-use chrono::{DateTime, Datelike, Duration, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, SubsecRound, TimeZone, Timelike, Utc};
 use std::fmt;
 
 /// An instant in UTC, truncated to the millisecond, between [`Timestamp::MIN`] and
@@ -93,9 +93,36 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The text form as bytes, digit by digit: chrono's `format` interprets its pattern on every
+    /// call, and `write!` with seven padded numbers is not much better; this runs once per stored
+    /// reading.
+    fn text(self) -> [u8; 24] {
+        fn put(buf: &mut [u8], at: usize, width: usize, mut n: u32) {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        let t = &self.0;
+        let mut buf = *b"0000-00-00T00:00:00.000Z";
+        // Years are 2000..=9999 by construction, so four digits always suffice.
+        put(&mut buf, 0, 4, t.year().unsigned_abs());
+        put(&mut buf, 5, 2, t.month());
+        put(&mut buf, 8, 2, t.day());
+        put(&mut buf, 11, 2, t.hour());
+        put(&mut buf, 14, 2, t.minute());
+        put(&mut buf, 17, 2, t.second());
+        put(&mut buf, 20, 3, t.timestamp_subsec_millis().min(999));
+        buf
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        let text = self.text();
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -149,6 +176,25 @@ mod tests {
             Timestamp::parse("1999-12-31T23:59:59Z"),
             Err(TimestampError::OutOfRange)
         );
+    }
+
+    #[test]
+    fn text_form_matches_chrono_formatting() {
+        for text in [
+            "2000-01-01T00:00:00.000Z",
+            "2015-09-20T10:11:12.345Z",
+            "9999-12-31T23:59:59.999Z",
+            "2024-02-29T07:08:09.010Z",
+        ] {
+            let ts = Timestamp::parse(text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(ts.to_string(), text);
+            assert_eq!(
+                ts.to_string(),
+                ts.as_datetime()
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string()
+            );
+        }
     }
 
     #[test]
