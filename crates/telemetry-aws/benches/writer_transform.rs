@@ -76,20 +76,26 @@ fn bench(c: &mut Criterion) {
     let arrival = Timestamp::parse("2026-11-27T12:00:00Z").unwrap_or_else(|_| Timestamp::min());
     let mut group = c.benchmark_group("writer_transform");
     group.throughput(Throughput::Elements(data.len() as u64));
-    group.bench_function("typed borrowed decoder (shipped)", |b| {
-        b.iter(|| {
-            data.iter()
-                .filter_map(|d| typed(black_box(d), arrival))
-                .count()
-        })
-    });
-    group.bench_function("serde_json::Value baseline", |b| {
-        b.iter(|| {
-            data.iter()
-                .filter_map(|d| via_value(black_box(d), arrival))
-                .count()
-        })
-    });
+    let cases: [(&str, fn(&str, Timestamp) -> Option<Item>); 3] = [
+        ("shipped: borrowed decoder + direct item", shipped),
+        (
+            "borrowed decoder + serde_dynamo::to_item",
+            typed_with_serde_dynamo,
+        ),
+        (
+            "baseline: serde_json::Value + serde_dynamo::to_item",
+            via_value,
+        ),
+    ];
+    for (name, transform) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                data.iter()
+                    .filter_map(|d| transform(black_box(d), arrival))
+                    .count()
+            })
+        });
+    }
     group.finish();
 }
 
