@@ -1,0 +1,385 @@
+//! What the process tests share: the stand-in for CloudFormation's ResponseURL, the stream and
+//! function the test makes in moto, the request documents, and the provider process.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::put;
+use lambda_harness::{FunctionProcess, Outcome, moto};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_mapping-provider");
+pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/mapping-test/0b7c1a30-1f2e-11f0-9d4a-0a1b2c3d4e5f";
+
+/// One PUT the ResponseURL stand-in received.
+#[derive(Clone, Debug)]
+pub struct RecordedPut {
+    /// The response name in the URL path (one per request).
+    pub name: String,
+    /// The Content-Type header as sent (`Some("")` is what the pre-signed URL wants).
+    pub content_type: Option<String>,
+    pub signature: Option<String>,
+    pub body: Value,
+    pub at: SystemTime,
+    /// What the stand-in answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct SinkState {
+    puts: Mutex<Vec<RecordedPut>>,
+    /// Statuses to answer before answering 200.
+    script: Mutex<VecDeque<u16>>,
+}
+
+/// A loopback HTTP server in the place of CloudFormation's pre-signed S3 URL.
+pub struct ResponseSink {
+    base: String,
+    state: Arc<SinkState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ResponseSink {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn record(
+    State(state): State<Arc<SinkState>>,
+    Path(name): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let status = state.script.lock().unwrap().pop_front().unwrap_or(200);
+    let signature = query.and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("X-Amz-Signature=").map(str::to_owned))
+    });
+    state.puts.lock().unwrap().push(RecordedPut {
+        name,
+        content_type: headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("(not text)").to_owned()),
+        signature,
+        body: serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
+        at: SystemTime::now(),
+        status,
+    });
+    StatusCode::from_u16(status).unwrap()
+}
+
+impl ResponseSink {
+    /// Answers 200 to every PUT.
+    pub async fn start() -> Self {
+        Self::failing_first(&[]).await
+    }
+
+    /// Answers `statuses` to the first PUTs, then 200.
+    pub async fn failing_first(statuses: &[u16]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(SinkState::default());
+        state.script.lock().unwrap().extend(statuses);
+        let app = Router::new()
+            .route("/responses/{name}", put(record))
+            .with_state(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            base,
+            state,
+            server,
+        }
+    }
+
+    /// A ResponseURL shaped like a pre-signed one, named for one request.
+    pub fn url(&self, name: &str) -> String {
+        format!(
+            "{}/responses/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature=secret-{name}",
+            self.base
+        )
+    }
+
+    /// Every PUT for `name`, in order.
+    pub fn puts(&self, name: &str) -> Vec<RecordedPut> {
+        let puts = self.state.puts.lock().unwrap();
+        puts.iter().filter(|p| p.name == name).cloned().collect()
+    }
+
+    /// The one accepted PUT for `name`; fails if there is none or more than one.
+    pub fn answer(&self, name: &str) -> RecordedPut {
+        let accepted: Vec<_> = self
+            .puts(name)
+            .into_iter()
+            .filter(|p| p.status == 200)
+            .collect();
+        assert_eq!(accepted.len(), 1, "accepted PUTs for {name}: {accepted:#?}");
+        accepted.into_iter().next().unwrap()
+    }
+}
+
+/// moto, and clients for what the tests make in it.
+pub struct Aws {
+    pub endpoint: String,
+    pub lambda: aws_sdk_lambda::Client,
+    kinesis: aws_sdk_kinesis::Client,
+    iam: aws_sdk_iam::Client,
+}
+
+impl Aws {
+    pub async fn connect() -> Self {
+        let endpoint = moto::endpoint().unwrap_or_else(|e| panic!("{e}"));
+        let config = moto::sdk_config(&endpoint).await;
+        Self {
+            endpoint,
+            lambda: aws_sdk_lambda::Client::new(&config),
+            kinesis: aws_sdk_kinesis::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        }
+    }
+
+    /// A one-shard stream; returns its ARN.
+    pub async fn stream(&self, name: &str) -> String {
+        self.kinesis
+            .create_stream()
+            .stream_name(name)
+            .shard_count(1)
+            .send()
+            .await
+            .unwrap();
+        let summary = self
+            .kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .unwrap();
+        summary
+            .stream_description_summary()
+            .unwrap()
+            .stream_arn()
+            .to_owned()
+    }
+
+    /// A consumer function (code that never runs: moto runs nothing without docker); returns
+    /// its ARN.
+    pub async fn function(&self, name: &str) -> String {
+        let trust = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]
+        });
+        let role = self
+            .iam
+            .create_role()
+            .role_name(format!("{name}-role"))
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+        let role_arn = role.role().unwrap().arn().to_owned();
+        let code = aws_sdk_lambda::types::FunctionCode::builder()
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(zip_one_file(
+                "bootstrap",
+                b"#!/bin/sh\nexit 0\n",
+            )))
+            .build();
+        let function = self
+            .lambda
+            .create_function()
+            .function_name(name)
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(role_arn)
+            .code(code)
+            .send()
+            .await
+            .unwrap();
+        function.function_arn().unwrap().to_owned()
+    }
+
+    /// The mapping's configuration as Lambda reports it, or `None` if it does not exist.
+    pub async fn mapping(
+        &self,
+        uuid: &str,
+    ) -> Option<aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput>
+    {
+        use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingError;
+        match self
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
+            Ok(output) => Some(output),
+            Err(err) => match err.into_service_error() {
+                GetEventSourceMappingError::ResourceNotFoundException(_) => None,
+                other => panic!("GetEventSourceMapping {uuid}: {other:?}"),
+            },
+        }
+    }
+}
+
+/// A zip archive holding one executable file, stored (not compressed): all moto needs of a
+/// function's code. Written by hand, following the ZIP application note, to spare the tests a
+/// dependency for one small file.
+pub fn zip_one_file(name: &str, content: &[u8]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in data {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let crc = crc32(content);
+    let size = u32::try_from(content.len()).unwrap();
+    let name_len = u16::try_from(name.len()).unwrap();
+    let dos_date: u16 = (1 << 5) | 1; // 1980-01-01
+    let mut zip = Vec::new();
+    // Local file header.
+    zip.extend(0x0403_4b50u32.to_le_bytes());
+    zip.extend(20u16.to_le_bytes()); // version needed: 2.0
+    zip.extend(0u16.to_le_bytes()); // flags
+    zip.extend(0u16.to_le_bytes()); // method: stored
+    zip.extend(0u16.to_le_bytes()); // time
+    zip.extend(dos_date.to_le_bytes());
+    zip.extend(crc.to_le_bytes());
+    zip.extend(size.to_le_bytes()); // compressed size
+    zip.extend(size.to_le_bytes()); // uncompressed size
+    zip.extend(name_len.to_le_bytes());
+    zip.extend(0u16.to_le_bytes()); // extra field length
+    zip.extend(name.as_bytes());
+    zip.extend(content);
+    // Central directory.
+    let directory_at = u32::try_from(zip.len()).unwrap();
+    zip.extend(0x0201_4b50u32.to_le_bytes());
+    zip.extend(((3u16 << 8) | 20).to_le_bytes()); // made by: Unix, 2.0
+    zip.extend(20u16.to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip.extend(dos_date.to_le_bytes());
+    zip.extend(crc.to_le_bytes());
+    zip.extend(size.to_le_bytes());
+    zip.extend(size.to_le_bytes());
+    zip.extend(name_len.to_le_bytes());
+    zip.extend(0u16.to_le_bytes()); // extra field length
+    zip.extend(0u16.to_le_bytes()); // comment length
+    zip.extend(0u16.to_le_bytes()); // disk number
+    zip.extend(0u16.to_le_bytes()); // internal attributes
+    zip.extend((0o100_755u32 << 16).to_le_bytes()); // external: a regular file, mode 755
+    zip.extend(0u32.to_le_bytes()); // local header offset
+    zip.extend(name.as_bytes());
+    let directory_len = u32::try_from(zip.len()).unwrap() - directory_at;
+    // End of central directory.
+    zip.extend(0x0605_4b50u32.to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip.extend(1u16.to_le_bytes());
+    zip.extend(1u16.to_le_bytes());
+    zip.extend(directory_len.to_le_bytes());
+    zip.extend(directory_at.to_le_bytes());
+    zip.extend(0u16.to_le_bytes());
+    zip
+}
+
+/// The properties the template sends, every scalar as a string as CloudFormation passes them.
+pub fn properties(function_arn: &str, stream_arn: &str) -> Value {
+    json!({
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:mapping-test-EventSourceMappingProvider",
+        "FunctionName": function_arn,
+        "StreamArn": stream_arn,
+        "BatchSize": "500",
+        "StartingPosition": "TRIM_HORIZON",
+        "MaximumBatchingWindowInSeconds": "1",
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": "true",
+        "MaximumRetryAttempts": "3",
+        "MaximumRecordAgeInSeconds": "21600",
+        "OnFailureDestinationArn": "arn:aws:sqs:us-east-1:123456789012:mapping-test-failures"
+    })
+}
+
+/// A request id shaped like CloudFormation's (a UUID), unique in this run.
+fn request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A request as CloudFormation sends it. `physical_id` for Update and Delete; `old` for Update.
+pub fn request(
+    kind: &str,
+    response_url: &str,
+    physical_id: Option<&str>,
+    properties: &Value,
+    old: Option<&Value>,
+) -> Value {
+    let mut request = json!({
+        "ServiceToken": properties["ServiceToken"],
+        "RequestType": kind,
+        "RequestId": request_id(),
+        "ResponseURL": response_url,
+        "StackId": STACK_ID,
+        "ResourceType": "Custom::KinesisEventSourceMapping",
+        "LogicalResourceId": "WriterMapping",
+        "ResourceProperties": properties,
+    });
+    if let Some(id) = physical_id {
+        request["PhysicalResourceId"] = json!(id);
+    }
+    if let Some(old) = old {
+        request["OldResourceProperties"] = old.clone();
+    }
+    request
+}
+
+/// The release binary under the Runtime API harness, its Lambda API pointed at `endpoint`.
+pub async fn provider(endpoint: &str, extra: &[(&str, &str)]) -> FunctionProcess {
+    if cfg!(debug_assertions) {
+        panic!(
+            "run the tests with --release (scripts/test does): the shipped binary is a release build"
+        );
+    }
+    let env = moto::function_env(endpoint);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra);
+    FunctionProcess::start(std::path::Path::new(BINARY), &env)
+        .await
+        .unwrap()
+}
+
+/// Invokes the provider with `request`, giving it `timeout` as its deadline, and returns the
+/// function's own result (a summary of the delivery).
+pub async fn invoke(function: &mut FunctionProcess, request: &Value, timeout: Duration) -> Value {
+    match function.invoke(request, timeout).await {
+        Ok(Outcome::Response(summary)) => summary,
+        other => panic!(
+            "the provider did not return normally: {other:?}\nlog:\n{}",
+            function.log_lines().join("\n")
+        ),
+    }
+}
