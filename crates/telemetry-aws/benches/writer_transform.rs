@@ -18,6 +18,8 @@ use telemetry::reading::{parse_value_text, validate_sensor_id};
 use telemetry_aws::dynamodb_store::item_of;
 
 type Item = HashMap<String, AttributeValue>;
+/// One way of turning a record's base64 data into an item.
+type Transform = fn(&str, Timestamp) -> Option<Item>;
 
 /// Payloads as the 2015 test page sends them: value as text, millisecond UTC timestamps.
 fn payloads(n: usize) -> Vec<String> {
@@ -76,7 +78,7 @@ fn bench(c: &mut Criterion) {
     let arrival = Timestamp::parse("2026-11-27T12:00:00Z").unwrap_or_else(|_| Timestamp::min());
     let mut group = c.benchmark_group("writer_transform");
     group.throughput(Throughput::Elements(data.len() as u64));
-    let cases: [(&str, fn(&str, Timestamp) -> Option<Item>); 3] = [
+    let cases: [(&str, Transform); 3] = [
         ("shipped: borrowed decoder + direct item", shipped),
         (
             "borrowed decoder + serde_dynamo::to_item",

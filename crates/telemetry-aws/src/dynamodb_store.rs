@@ -142,25 +142,6 @@ pub fn item_of(reading: &Reading) -> HashMap<String, AttributeValue> {
     ])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_direct_item_is_the_serde_dynamo_item() {
-        for value in [0.0, -3.25, 1e100, 1e-100, 22.0, 0.1 + 0.2] {
-            let reading = Reading {
-                sensor_id: "pump \"7\" ü".into(),
-                timestamp: telemetry::Timestamp::min(),
-                value,
-            };
-            let expected: HashMap<String, AttributeValue> =
-                serde_dynamo::to_item(SensorItem::from(reading.clone())).unwrap_or_default();
-            assert_eq!(item_of(&reading), expected);
-        }
-    }
-}
-
 fn key_of(sensor_id: &str, timestamp: &str) -> Key {
     (sensor_id.to_owned(), timestamp.to_owned())
 }
@@ -259,6 +240,25 @@ impl ReadingStore for DynamoDbStore {
             if readings.len() >= query.limit || start_key.is_none() {
                 return Ok(readings);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_direct_item_is_the_serde_dynamo_item() {
+        for value in [0.0, -3.25, 1e100, 1e-100, 22.0, 0.1 + 0.2] {
+            let reading = Reading {
+                sensor_id: "pump \"7\" ü".into(),
+                timestamp: telemetry::Timestamp::min(),
+                value,
+            };
+            let expected: HashMap<String, AttributeValue> =
+                serde_dynamo::to_item(SensorItem::from(reading.clone())).unwrap_or_default();
+            assert_eq!(item_of(&reading), expected);
         }
     }
 }
