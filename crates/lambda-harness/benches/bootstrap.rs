@@ -72,7 +72,7 @@ async fn measure(
     name: &str,
     program: &Path,
     args: &[&str],
-    env: &[(&str, &str)],
+    env: &[(&str, String)],
     event: &Value,
 ) -> Row {
     let mut starts = Vec::with_capacity(STARTS);
@@ -120,12 +120,11 @@ async fn main() {
         .await
         .unwrap();
 
-    let base: Vec<(&str, String)> = moto::function_env(&endpoint);
-    let mut env: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env = moto::function_env(&endpoint);
     env.extend([
-        ("TABLE_NAME", table.as_str()),
-        ("ARCHIVE_BUCKET", bucket.as_str()),
-        ("METRICS_NAMESPACE", "Bench"),
+        ("TABLE_NAME", table.clone()),
+        ("ARCHIVE_BUCKET", bucket.clone()),
+        ("METRICS_NAMESPACE", "Bench".to_owned()),
     ]);
     let records = batch(1000);
     let query = serde_json::json!({"operation": "query", "sensorid": "sensor-1"});
@@ -140,9 +139,8 @@ async fn main() {
     }
     if let Ok(baseline) = std::env::var("NODE_BASELINE") {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/node_bootstrap.js");
-        let node_path = format!("{baseline}/node_modules");
         let mut node_env = env.clone();
-        node_env.push(("NODE_PATH", &node_path));
+        node_env.push(("NODE_PATH", format!("{baseline}/node_modules")));
         let script = script.to_string_lossy().into_owned();
         rows.push(
             measure(

@@ -50,3 +50,14 @@ pub fn assert_release_build() {
         );
     }
 }
+
+/// A JSON fixture of the telemetry crate's (`crates/telemetry/tests/fixtures/<name>`), shared by
+/// the adapter and binary tests so that every layer is fed the same real payloads.
+pub fn telemetry_fixture(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/../telemetry/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
+}

@@ -4,6 +4,7 @@
 use crate::HarnessError;
 use crate::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,15 +25,18 @@ impl FunctionProcess {
     /// Starts `binary` with the variables Lambda sets (function name, memory, version, region,
     /// Runtime API address) plus `env`. Nothing else is inherited from the test's environment,
     /// so the function sees only what it would see in Lambda.
-    pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Result<Self, HarnessError> {
+    pub async fn start<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        binary: &Path,
+        env: &[(K, V)],
+    ) -> Result<Self, HarnessError> {
         Self::start_with_args(binary, &[], env).await
     }
 
     /// As [`Self::start`], with command-line arguments (for an interpreter and its script).
-    pub async fn start_with_args(
+    pub async fn start_with_args<K: AsRef<OsStr>, V: AsRef<OsStr>>(
         binary: &Path,
         args: &[&str],
-        env: &[(&str, &str)],
+        env: &[(K, V)],
     ) -> Result<Self, HarnessError> {
         let api = RuntimeApi::start().await?;
         let mut command = Command::new(binary);
@@ -46,7 +50,7 @@ impl FunctionProcess {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/under-test")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "harness")
             .env("AWS_REGION", "us-east-1")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

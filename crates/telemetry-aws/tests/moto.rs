@@ -12,11 +12,10 @@ use telemetry::handlers::{answer_query, archive_batch, write_batch};
 use telemetry_aws::{CloudWatchMetrics, DynamoDbStore, S3Archive};
 
 fn fixture_event() -> KinesisEvent {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../telemetry/tests/fixtures/kinesis-event-2015-testpage.json"
-    );
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_value(lambda_harness::telemetry_fixture(
+        "kinesis-event-2015-testpage.json",
+    ))
+    .unwrap()
 }
 
 async fn config() -> aws_config::SdkConfig {

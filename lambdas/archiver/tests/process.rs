@@ -8,14 +8,6 @@ use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_archiver");
 
-fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../crates/telemetry/tests/fixtures/kinesis-event-2015-testpage.json"
-    );
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn the_binary_archives_a_fixture_batch_into_moto() {
     lambda_harness::assert_release_build();
@@ -27,13 +19,15 @@ async fn the_binary_archives_a_fixture_batch_into_moto() {
 
     let mut env: Vec<(&str, String)> = moto::function_env(&endpoint);
     env.push(("ARCHIVE_BUCKET", bucket.clone()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut function = FunctionProcess::start(Path::new(BINARY), &env)
         .await
         .unwrap();
 
     let outcome = function
-        .invoke(&fixture(), Duration::from_secs(10))
+        .invoke(
+            &lambda_harness::telemetry_fixture("kinesis-event-2015-testpage.json"),
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Response(json!({"batchItemFailures": []})));
@@ -63,7 +57,7 @@ async fn the_binary_archives_a_fixture_batch_into_moto() {
 
 #[tokio::test]
 async fn without_its_bucket_setting_the_binary_stops_with_a_clear_message() {
-    let mut function = FunctionProcess::start(Path::new(BINARY), &[])
+    let mut function = FunctionProcess::start(Path::new(BINARY), &[] as &[(&str, &str)])
         .await
         .unwrap();
     match function

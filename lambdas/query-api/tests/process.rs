@@ -34,7 +34,6 @@ async fn the_binary_answers_the_2015_query_and_refuses_a_bad_one() {
 
     let mut env: Vec<(&str, String)> = moto::function_env(&endpoint);
     env.push(("TABLE_NAME", table.clone()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut function = FunctionProcess::start(Path::new(BINARY), &env)
         .await
         .unwrap();

@@ -8,14 +8,6 @@ use std::time::Duration;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_writer");
 
-fn fixture() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../crates/telemetry/tests/fixtures/kinesis-event-2015-testpage.json"
-    );
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn the_binary_writes_a_fixture_batch_into_moto_and_logs_each_rejection() {
     lambda_harness::assert_release_build();
@@ -27,13 +19,15 @@ async fn the_binary_writes_a_fixture_batch_into_moto_and_logs_each_rejection() {
     let mut env: Vec<(&str, String)> = moto::function_env(&endpoint);
     env.push(("TABLE_NAME", table.clone()));
     env.push(("METRICS_NAMESPACE", moto::unique_name("Sensors")));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut function = FunctionProcess::start(Path::new(BINARY), &env)
         .await
         .unwrap();
 
     let outcome = function
-        .invoke(&fixture(), Duration::from_secs(10))
+        .invoke(
+            &lambda_harness::telemetry_fixture("kinesis-event-2015-testpage.json"),
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Response(json!({"batchItemFailures": []})));

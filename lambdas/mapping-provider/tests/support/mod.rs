@@ -359,14 +359,9 @@ pub fn request(
 
 /// The release binary under the Runtime API harness, its Lambda API pointed at `endpoint`.
 pub async fn provider(endpoint: &str, extra: &[(&str, &str)]) -> FunctionProcess {
-    if cfg!(debug_assertions) {
-        panic!(
-            "run the tests with --release (scripts/test does): the shipped binary is a release build"
-        );
-    }
-    let env = moto::function_env(endpoint);
-    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend_from_slice(extra);
+    lambda_harness::assert_release_build();
+    let mut env = moto::function_env(endpoint);
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     FunctionProcess::start(std::path::Path::new(BINARY), &env)
         .await
         .unwrap()
