@@ -19,6 +19,9 @@
 //! - [`synth`]: the rendered template.
 
 pub mod cli;
+pub mod local;
+pub mod simulate;
 pub mod stack;
 pub mod stack_name;
 pub mod synth;
+pub mod testpage_config;

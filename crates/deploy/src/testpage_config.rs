@@ -1,0 +1,145 @@
+//! `testpage/config.js`: what the test page needs to act as the device, written by `deploy`
+//! for AWS and by `deploy --local` for the local target, in the same shape.
+//!
+//! It holds the device's secret key, so it is git-ignored, written with mode 0600, and written
+//! atomically (a temporary file in the same folder, renamed over the old one), so the page
+//! never reads half a file and the secret never sits in a world-readable file, not even
+//! briefly.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the page talks to: AWS, or the local target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Aws,
+    Local,
+}
+
+/// The page's configuration, serialised as `window.IOT_CONFIG = {...};`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestpageConfig {
+    pub target: Target,
+    pub stack_name: String,
+    pub region: String,
+    pub stream_name: String,
+    pub api_function_name: String,
+    /// Base URL of the Kinesis API, e.g. `https://kinesis.eu-west-1.amazonaws.com`.
+    pub kinesis_endpoint: String,
+    /// Base URL of the Lambda API.
+    pub lambda_endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for TestpageConfig {
+    // The secret never reaches a log line or an error message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestpageConfig")
+            .field("target", &self.target)
+            .field("stack_name", &self.stack_name)
+            .field("region", &self.region)
+            .field("stream_name", &self.stream_name)
+            .field("api_function_name", &self.api_function_name)
+            .field("kinesis_endpoint", &self.kinesis_endpoint)
+            .field("lambda_endpoint", &self.lambda_endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
+}
+
+const PREFIX: &str = "window.IOT_CONFIG = ";
+const HEADER: &str = "// Written by `deploy`. Holds the device's secret key: git-ignored, mode 0600; do not share.\n";
+
+/// The default location, `testpage/config.js` under the workspace root.
+pub fn default_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testpage/config.js")
+}
+
+impl TestpageConfig {
+    /// The file's text.
+    pub fn render(&self) -> String {
+        // serde_json escapes every string, so no value can break out of the literal.
+        let json = serde_json::to_string_pretty(self).unwrap_or_default();
+        format!("{HEADER}{PREFIX}{json};\n")
+    }
+
+    /// Reads a file written by [`TestpageConfig::write`]; `None` if it is missing or not in
+    /// this shape.
+    pub fn read(path: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let start = text.find(PREFIX)? + PREFIX.len();
+        let json = text[start..].trim_end().strip_suffix(';')?;
+        serde_json::from_str(json).ok()
+    }
+
+    /// Writes the file atomically with mode 0600.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        // tempfile creates the file with mode 0600 on Unix.
+        let mut file = tempfile::NamedTempFile::new_in(folder)?;
+        file.write_all(self.render().as_bytes())?;
+        file.as_file().sync_all()?;
+        file.persist(path).map_err(|err| err.error)?;
+        Ok(())
+    }
+}
+
+/// Removes the file; a missing file is fine.
+pub fn remove(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn sample() -> TestpageConfig {
+        TestpageConfig {
+            target: Target::Local,
+            stack_name: "demo".into(),
+            region: "us-east-1".into(),
+            stream_name: "demo-IoTEventStream".into(),
+            api_function_name: "demo-IoTAPI".into(),
+            kinesis_endpoint: "http://127.0.0.1:4567".into(),
+            lambda_endpoint: "http://127.0.0.1:4567".into(),
+            access_key_id: "AKIALOCAL".into(),
+            secret_access_key: "s3cr\"et</script>".into(),
+        }
+    }
+
+    #[test]
+    fn written_with_mode_0600_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.js");
+        sample().write(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(TestpageConfig::read(&path), Some(sample()));
+        sample().write(&path).unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn the_secret_is_not_in_debug_output() {
+        assert!(!format!("{:?}", sample()).contains("s3cr"));
+    }
+}

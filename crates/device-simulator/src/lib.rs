@@ -1,0 +1,1 @@
+//! Simulated devices (to be written).
