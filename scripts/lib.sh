@@ -3,6 +3,29 @@
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Installs the Debian packages that are missing (as root, or through sudo).
+ensure_apt_packages() {
+    local missing=() package sudo=()
+    for package in "$@"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    step "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# npm packages of a folder, from its lock file; reinstalled only when the lock file changes.
+ensure_npm() {
+    local dir=$1 stamp="$1/node_modules/.package-lock.sha256"
+    if [ -f "$stamp" ] && sha256sum --check --status "$stamp" 2>/dev/null; then return; fi
+    step "installing npm packages of $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    sha256sum "$dir/package-lock.json" > "$stamp"
+}
+
 # A venv is rebuilt only when its requirements file changes, so warm runs skip pip entirely.
 ensure_venv() {
     local dir=$1 reqs=$2 stamp

@@ -1,11 +1,22 @@
-//! `deploy --local`: the same stack definition run on this machine by the local target.
+//! `deploy --local`: the same stack definition run on this machine by the local target. The
+//! names, the stream's shape and each consumer's event-source mapping come from the stack
+//! definition, so the local stack behaves as the deployed one.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::Args;
+use local_target::consumers::ConsumerSettings;
+use local_target::storage::stream::StreamShape;
+use local_target::{LocalSettings, RunningTarget};
 
 use crate::stack::StackDefinition;
+use crate::stack::mapping::{self, MappingSettings};
+use crate::stack::names::{FunctionKind, Names};
+use crate::stack::stream::RETENTION_HOURS;
+use crate::testpage_config::{self, Target, TestpageConfig};
 
 /// Flags of the local target.
 #[derive(Debug, Clone, Args)]
@@ -15,7 +26,8 @@ pub struct LocalArgs {
     #[arg(long)]
     pub local: bool,
 
-    /// Port of the local endpoint (the AWS-compatible API devices and the test page use).
+    /// Port of the local endpoint (the AWS-compatible API devices and the test page use); 0
+    /// picks a free port.
     #[arg(long, default_value_t = 4567, requires = "local")]
     pub port: u16,
 
@@ -30,20 +42,136 @@ pub struct LocalArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// Runs the local target until Ctrl-C.
-pub fn run(
-    _definition: &StackDefinition,
-    _args: &LocalArgs,
-    _config_js: &std::path::Path,
-) -> anyhow::Result<()> {
-    anyhow::bail!("the local target is not built yet")
+/// The region the local target claims to be in (signatures name a region).
+pub const LOCAL_REGION: &str = "us-east-1";
+/// The account id of local ARNs.
+pub const LOCAL_ACCOUNT: &str = "000000000000";
+
+impl LocalArgs {
+    /// The state folder of stack `definition`.
+    pub fn state_dir(&self, definition: &StackDefinition) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            Path::new(".local-state").join(definition.stack_name.as_str())
+        })
+    }
+}
+
+/// The local target's settings for `definition`.
+pub fn settings(definition: &StackDefinition, args: &LocalArgs, testpage_dir: &Path) -> LocalSettings {
+    let names = Names::new(&definition.stack_name);
+    let consumer = |kind: FunctionKind, mapping: &MappingSettings| ConsumerSettings {
+        function_name: names.function(kind),
+        role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/{}", names.role(kind)),
+        batch_size: mapping.batch_size as usize,
+        batching_window: Duration::from_secs(mapping.maximum_batching_window_in_seconds.into()),
+        maximum_retry_attempts: mapping.maximum_retry_attempts,
+        maximum_record_age: Duration::from_secs(mapping.maximum_record_age_in_seconds.into()),
+        bisect_batch_on_function_error: true,
+        retry_pause: Duration::from_millis(100),
+    };
+    LocalSettings {
+        region: LOCAL_REGION.to_owned(),
+        account_id: LOCAL_ACCOUNT.to_owned(),
+        stream_name: names.stream(),
+        stream_shape: StreamShape {
+            shard_count: definition.shard_count,
+            retention_hours: RETENTION_HOURS,
+        },
+        query_function_name: names.function(FunctionKind::QueryApi),
+        archiver: consumer(FunctionKind::Archiver, &mapping::ARCHIVER),
+        writer: consumer(FunctionKind::Writer, &mapping::WRITER),
+        state_dir: args.state_dir(definition),
+        listen: SocketAddr::new(args.bind, args.port),
+        testpage_dir: testpage_dir.to_owned(),
+    }
+}
+
+/// The test page's configuration for the running target.
+pub fn testpage_config(settings: &LocalSettings, target: &RunningTarget, stack_name: &str) -> TestpageConfig {
+    let endpoint = format!("http://{}", target.address);
+    TestpageConfig {
+        target: Target::Local,
+        stack_name: stack_name.to_owned(),
+        region: settings.region.clone(),
+        stream_name: settings.stream_name.clone(),
+        api_function_name: settings.query_function_name.clone(),
+        kinesis_endpoint: endpoint.clone(),
+        lambda_endpoint: endpoint,
+        access_key_id: target.key.access_key_id.clone(),
+        secret_access_key: target.key.secret_access_key.clone(),
+    }
+}
+
+/// Runs the local target until Ctrl-C or SIGTERM.
+pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> anyhow::Result<()> {
+    let testpage_dir = config_js.parent().unwrap_or(Path::new("."));
+    let settings = settings(definition, args, testpage_dir);
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let target = local_target::start(settings.clone())
+            .await
+            .with_context(|| format!("failed to start the local target in {}", settings.state_dir.display()))?;
+        testpage_config(&settings, &target, definition.stack_name.as_str())
+            .write(config_js)
+            .with_context(|| format!("failed to write {}", config_js.display()))?;
+        println!("local target ready: http://{}", target.address);
+        println!("  stream {} ({} shard(s)), query function {}", settings.stream_name, settings.stream_shape.shard_count, settings.query_function_name);
+        println!("  state in {}; test page config written to {}", settings.state_dir.display(), config_js.display());
+        println!("  open http://{}/ in a browser; Ctrl-C stops (state is kept)", target.address);
+        let failure = tokio::select! {
+            _ = stop_signal() => None,
+            message = target.failed() => Some(message),
+            () = local_target::console::show(&target) => None,
+        };
+        if let Some(message) = failure {
+            anyhow::bail!("the local target stopped: {message}");
+        }
+        eprintln!("\nstopping: finishing the batches in flight...");
+        target
+            .stop()
+            .await
+            .map_err(|message| anyhow::anyhow!("the local target stopped with an error: {message}"))?;
+        eprintln!("stopped; everything acknowledged is kept in {}", settings.state_dir.display());
+        Ok(())
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// Removes the local target's state and the test page's config.
-pub fn destroy(
-    _definition: &StackDefinition,
-    _args: &LocalArgs,
-    _config_js: &std::path::Path,
-) -> anyhow::Result<()> {
-    anyhow::bail!("the local target is not built yet")
+pub fn destroy(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> anyhow::Result<()> {
+    let state_dir = args.state_dir(definition);
+    match std::fs::remove_dir_all(&state_dir) {
+        Ok(()) => println!("removed {}", state_dir.display()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            println!("no local state in {}", state_dir.display());
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("failed to remove {}", state_dir.display()));
+        }
+    }
+    // Only a config that points at this local stack is ours to remove.
+    if let Some(config) = TestpageConfig::read(config_js)
+        && config.target == Target::Local
+        && config.stack_name == definition.stack_name.as_str()
+    {
+        testpage_config::remove(config_js)
+            .with_context(|| format!("failed to remove {}", config_js.display()))?;
+        println!("removed {}", config_js.display());
+    }
+    Ok(())
 }

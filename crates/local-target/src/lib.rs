@@ -1,13 +1,25 @@
 //! The local target: the whole stack on one machine, no AWS account.
 //!
 //! - [`storage`]: the embedded, durable parts: the stream (shards, sequence numbers,
-//!   retention, consumer checkpoints), the table, the archive folder, the metrics store and the
-//!   dead-letter table. Each implements the port the handler cores expect.
+//!   retention, consumer checkpoints, dead letters), the table, the archive folder and the
+//!   metrics store. Each implements the port the handler cores expect.
 //! - [`consumers`]: one poller per consumer and shard, delivering batches to the handler cores
 //!   with the event-source-mapping semantics of the stack definition.
+//! - [`handlers`]: the archiver and writer functions on the local ports.
 //! - [`endpoint`]: the loopback HTTP endpoint speaking AWS' wire protocol for what a device uses,
 //!   every request SigV4-checked.
 //! - [`device_api`]: the contract between the endpoint and the rest.
+//! - [`state`]: the state folder and the device key.
+//! - [`target`]: all of it started and stopped as one.
+//! - [`console`]: the live view while it runs.
 
+pub mod console;
+pub mod consumers;
 pub mod device_api;
 pub mod endpoint;
+pub mod handlers;
+pub mod state;
+pub mod storage;
+pub mod target;
+
+pub use target::{LocalSettings, RunningTarget, StartError, start};

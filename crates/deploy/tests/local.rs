@@ -1,0 +1,228 @@
+//! `deploy --local` as a process: it starts, writes the page's config, survives kill -9 without
+//! losing an acknowledged reading, stops cleanly on a signal, and `destroy --local` removes it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use deploy::testpage_config::{Target, TestpageConfig};
+
+/// A `deploy --local` process, killed if the test ends without stopping it.
+struct LocalProcess {
+    child: Child,
+    address: String,
+}
+
+impl Drop for LocalProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(stack: &str, state: &Path, page: &Path) -> LocalProcess {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .args(["--stack-name", stack, "--local", "--port", "0", "--state-dir"])
+        .arg(state)
+        .arg("--testpage-dir")
+        .arg(page)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if let Some(address) = line.strip_prefix("local target ready: http://") {
+                let _ = sender.send(address.to_owned());
+            }
+        }
+    });
+    let address = receiver
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the local target did not report ready within 30 s");
+    LocalProcess { child, address }
+}
+
+fn signal(process: &LocalProcess, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn config(page: &Path) -> TestpageConfig {
+    TestpageConfig::read(&page.join("config.js")).expect("config.js written")
+}
+
+async fn kinesis(config: &TestpageConfig) -> aws_sdk_kinesis::Client {
+    let credentials = aws_sdk_kinesis::config::Credentials::new(
+        config.access_key_id.clone(),
+        config.secret_access_key.clone(),
+        None,
+        None,
+        "config.js",
+    );
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(config.region.clone()))
+        .endpoint_url(&config.kinesis_endpoint)
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    aws_sdk_kinesis::Client::from_conf(
+        aws_sdk_kinesis::config::Builder::from(&sdk)
+            // One attempt: a put that fails is not acknowledged, which is what this test counts.
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    )
+}
+
+/// The stored readings, (sensor, timestamp) -> value, read from the table file.
+fn stored(state: &Path) -> HashMap<(String, String), f64> {
+    let connection = rusqlite::Connection::open_with_flags(
+        state.join("table.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut statement = connection
+        .prepare("SELECT sensor_id, timestamp, value FROM readings")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok(((row.get(0)?, row.get(1)?), row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn timestamp(n: u64) -> String {
+    format!("2026-11-27T{:02}:{:02}:{:02}.{:03}Z", n / 3_600_000, n / 60_000 % 60, n / 1000 % 60, n % 1000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let process = start("crash", &state, &page);
+    let config = config(&page);
+    assert_eq!(config.target, Target::Local);
+    assert_eq!(config.kinesis_endpoint, format!("http://{}", process.address));
+    let client = kinesis(&config).await;
+
+    // 100,000 readings in calls of 500, four at a time; the process is killed halfway.
+    let acknowledged: Arc<Mutex<Vec<(String, String, f64)>>> = Arc::default();
+    let calls: Vec<u64> = (0..200).collect();
+    let next = Arc::new(Mutex::new(calls.into_iter()));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (client, next, acknowledged, stream) = (
+            client.clone(),
+            next.clone(),
+            acknowledged.clone(),
+            config.stream_name.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some(call) = next.lock().unwrap().next() else { return };
+                let readings: Vec<(String, String, f64)> = (0..500)
+                    .map(|i| {
+                        let n = call * 500 + i;
+                        (format!("crash-{}", n % 100), timestamp(n / 100), n as f64)
+                    })
+                    .collect();
+                let entries = readings
+                    .iter()
+                    .map(|(sensor, ts, value)| {
+                        let body = serde_json::json!({"sensorid": sensor, "value": value, "timestamp": ts});
+                        PutRecordsRequestEntry::builder()
+                            .partition_key(sensor)
+                            .data(Blob::new(serde_json::to_vec(&body).unwrap()))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>();
+                match client.put_records().stream_name(&stream).set_records(Some(entries)).send().await {
+                    Ok(output) if output.failed_record_count() == Some(0) => {
+                        acknowledged.lock().unwrap().extend(readings);
+                    }
+                    // After the kill every call fails; those readings were never acknowledged.
+                    _ => return,
+                }
+            }
+        }));
+    }
+    let until = Instant::now() + Duration::from_secs(120);
+    while acknowledged.lock().unwrap().len() < 50_000 {
+        assert!(Instant::now() < until, "ingest too slow to reach the kill point");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    signal(&process, "-KILL");
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    drop(process);
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() < 100_000, "the kill came before the end of the ingest");
+
+    // Started again on the same state, the consumers resume and catch up.
+    let process = start("crash", &state, &page);
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let table = stored(&state);
+        let missing = acknowledged
+            .iter()
+            .filter(|(sensor, ts, value)| table.get(&(sensor.clone(), ts.clone())) != Some(value))
+            .count();
+        if missing == 0 {
+            break;
+        }
+        assert!(Instant::now() < until, "{missing} acknowledged readings missing after restart");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Ctrl-C stops it cleanly.
+    let mut process = process;
+    signal(&process, "-INT");
+    let until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = process.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < until, "no clean stop within 30 s of SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn destroy_local_removes_the_state_and_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let process = start("gone", &state, &page);
+    drop(process);
+    assert!(state.join("stream.db").exists());
+    assert!(page.join("config.js").exists());
+    let output = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .args(["--stack-name", "gone", "--local", "--state-dir"])
+        .arg(&state)
+        .arg("--testpage-dir")
+        .arg(&page)
+        .args(["destroy", "--yes"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!state.exists());
+    assert!(!page.join("config.js").exists());
+}
+

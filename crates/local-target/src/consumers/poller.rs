@@ -1,0 +1,317 @@
+//! One consumer reading one shard, as Lambda's event-source mapping does:
+//!
+//! - Batches of at most `batch_size` records, gathered for at most the batching window.
+//! - A batch is delivered to the handler as the real `KinesisEvent`. Records before the first
+//!   reported item failure are done; the checkpoint moves past them (durably) before anything
+//!   else happens, so a restart resumes from there.
+//! - From the first failure on, the rest is retried after a growing pause. With bisect on, a
+//!   failing part of more than one record is split in two and the halves retried separately,
+//!   which isolates the failing records without holding the good ones back; splitting does not
+//!   use up retries. A single record (or, without bisect, the rest of the batch) that still
+//!   fails after `maximum_retry_attempts` retries goes to the dead-letter table, in the same
+//!   transaction that moves the checkpoint past it, so the shard never stalls.
+//! - Records older than the maximum record age are dead-lettered without delivery.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use telemetry::events::{KinesisEventResponse, RecordSource};
+use tokio::sync::watch;
+
+use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
+use crate::storage::StorageError;
+use crate::storage::stream::{
+    DeadLetter, DurableStream, StoredRecord, StreamReader, now_ms, shard_id,
+};
+
+/// One consumer on one shard.
+#[derive(Debug)]
+pub struct Poller<H> {
+    pub settings: ConsumerSettings,
+    pub shard: u32,
+    pub stream: DurableStream,
+    /// The stream's ARN and region, as the records name them.
+    pub stream_arn: String,
+    pub region: String,
+    pub handler: Arc<H>,
+    pub stats: Arc<ConsumerStats>,
+}
+
+/// A part of a batch waiting for (another) delivery.
+struct Pending {
+    records: Vec<StoredRecord>,
+    retries: u32,
+}
+
+/// Why delivery stopped.
+enum Stop {
+    Shutdown,
+    Storage(StorageError),
+}
+
+impl From<StorageError> for Stop {
+    fn from(error: StorageError) -> Self {
+        Self::Storage(error)
+    }
+}
+
+impl<H: BatchHandler> Poller<H> {
+    /// Runs until `shutdown` turns true; the batch being delivered then is finished or left for
+    /// the next start, never half checkpointed.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), StorageError> {
+        let reader = {
+            let stream = self.stream.clone();
+            blocking(move || stream.reader()).await?
+        };
+        // One poller, one connection: the mutex only makes it shareable with blocking threads.
+        let reader = Arc::new(Mutex::new(reader));
+        let mut checkpoint = {
+            let (reader, name, shard) = (
+                reader.clone(),
+                self.settings.function_name.clone(),
+                self.shard,
+            );
+            blocking(move || lock(&reader).checkpoint(&name, shard)).await?
+        };
+        self.publish_checkpoint(checkpoint);
+        let mut head = self.stream.head(self.shard);
+        let source = RecordSource {
+            stream_arn: self.stream_arn.clone(),
+            region: self.region.clone(),
+            shard_id: shard_id(self.shard),
+            invoke_identity_arn: self.settings.role_arn.clone(),
+        };
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let newest = *head.borrow_and_update();
+            if newest <= checkpoint {
+                tokio::select! {
+                    _ = head.changed() => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let records = {
+                let (reader, shard, limit) =
+                    (reader.clone(), self.shard, self.settings.batch_size);
+                blocking(move || lock(&reader).records_after(shard, checkpoint, limit)).await?
+            };
+            let Some(first) = records.first() else {
+                // Retention removed what was never consumed, as Kinesis would.
+                checkpoint = newest;
+                continue;
+            };
+            if records.len() < self.settings.batch_size {
+                let window_ends = first.arrival_ms + millis(self.settings.batching_window);
+                let wait = window_ends - now_ms();
+                if wait > 0 {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())) => {}
+                        _ = head.changed() => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            }
+            match self.deliver(&source, records, &mut shutdown).await {
+                Ok(done) => checkpoint = done,
+                Err(Stop::Shutdown) => return Ok(()),
+                Err(Stop::Storage(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// Delivers one batch until every record is done or dead-lettered; returns the new
+    /// checkpoint.
+    async fn deliver(
+        &self,
+        source: &RecordSource,
+        records: Vec<StoredRecord>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<u64, Stop> {
+        let mut checkpoint = 0;
+        let mut queue = VecDeque::from([Pending {
+            records,
+            retries: 0,
+        }]);
+        while let Some(Pending { records, retries }) = queue.pop_front() {
+            let oldest_allowed = now_ms() - millis(self.settings.maximum_record_age);
+            let expired = records
+                .iter()
+                .take_while(|r| r.arrival_ms < oldest_allowed)
+                .count();
+            let (expired, live) = records.split_at(expired);
+            if let Some(last) = expired.last() {
+                self.dead_letter(expired, "record older than the maximum record age")
+                    .await?;
+                checkpoint = last.position;
+            }
+            if live.is_empty() {
+                continue;
+            }
+
+            let event = RecordSource::event(
+                live.iter()
+                    .map(|r| {
+                        source.record(
+                            &r.sequence_number(),
+                            &r.partition_key,
+                            r.data.clone(),
+                            arrival(r.arrival_ms),
+                        )
+                    })
+                    .collect(),
+            );
+            self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+            let response = self.handler.handle(event).await;
+            let failed_at = first_failure(live, &response);
+            let done = &live[..failed_at];
+            if let Some(last) = done.last() {
+                self.checkpoint(last.position, &[]).await?;
+                self.stats
+                    .delivered
+                    .fetch_add(done.len() as u64, Ordering::Relaxed);
+                checkpoint = last.position;
+            }
+            let rest = &live[failed_at..];
+            if rest.is_empty() {
+                continue;
+            }
+            let splittable = self.settings.bisect_batch_on_function_error && rest.len() > 1;
+            if !splittable && retries >= self.settings.maximum_retry_attempts {
+                let reason = format!(
+                    "still failing after {retries} retries (first failing sequence number {})",
+                    rest[0].sequence_number()
+                );
+                self.dead_letter(rest, &reason).await?;
+                checkpoint = rest[rest.len() - 1].position;
+                continue;
+            }
+            let retries = if splittable { retries } else { retries + 1 };
+            tracing::warn!(
+                consumer = %self.settings.function_name,
+                shard = self.shard,
+                records = rest.len(),
+                retry = retries,
+                bisect = splittable,
+                "batch failed; retrying"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.pause_before(retries.max(1))) => {}
+                _ = shutdown.changed() => return Err(Stop::Shutdown),
+            }
+            if splittable {
+                let (left, right) = rest.split_at(rest.len() / 2);
+                queue.push_front(Pending {
+                    records: right.to_vec(),
+                    retries,
+                });
+                queue.push_front(Pending {
+                    records: left.to_vec(),
+                    retries,
+                });
+            } else {
+                queue.push_front(Pending {
+                    records: rest.to_vec(),
+                    retries,
+                });
+            }
+        }
+        Ok(checkpoint)
+    }
+
+    async fn dead_letter(&self, records: &[StoredRecord], reason: &str) -> Result<(), Stop> {
+        let letters: Vec<DeadLetter> = records
+            .iter()
+            .map(|r| DeadLetter {
+                consumer: self.settings.function_name.clone(),
+                shard: self.shard,
+                position: r.position,
+                reason: reason.to_owned(),
+            })
+            .collect();
+        tracing::error!(
+            consumer = %self.settings.function_name,
+            shard = self.shard,
+            records = records.len(),
+            first_sequence_number = %records[0].sequence_number(),
+            reason,
+            "records dead-lettered"
+        );
+        let last = records[records.len() - 1].position;
+        self.checkpoint(last, &letters).await?;
+        self.stats
+            .dead_lettered
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn checkpoint(&self, position: u64, dead: &[DeadLetter]) -> Result<(), StorageError> {
+        let (stream, name, shard, dead) = (
+            self.stream.clone(),
+            self.settings.function_name.clone(),
+            self.shard,
+            dead.to_vec(),
+        );
+        blocking(move || stream.checkpoint(&name, shard, position, &dead)).await?;
+        self.publish_checkpoint(position);
+        Ok(())
+    }
+
+    fn publish_checkpoint(&self, position: u64) {
+        if let Some(slot) = self.stats.checkpoints.get(self.shard as usize) {
+            slot.store(position, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Where the batch must be retried from: the earliest record a failure names. A failure naming
+/// no record of the batch fails the whole batch, as Lambda treats it.
+fn first_failure(records: &[StoredRecord], response: &KinesisEventResponse) -> usize {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|failure| {
+            failure
+                .item_identifier
+                .as_deref()
+                .and_then(|id| records.iter().position(|r| r.sequence_number() == id))
+                .unwrap_or(0)
+        })
+        .min()
+        .unwrap_or(records.len())
+}
+
+fn arrival(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn lock(reader: &Mutex<StreamReader>) -> MutexGuard<'_, StreamReader> {
+    reader
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs SQLite work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|join| {
+            Err(StorageError::Io {
+                path: Default::default(),
+                source: std::io::Error::other(join),
+            })
+        })
+}
+

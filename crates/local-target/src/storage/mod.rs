@@ -1,0 +1,67 @@
+//! The local target's durable parts. Each implements the port the handler cores expect, or
+//! (the stream) the device-facing side of Kinesis. SQLite with WAL: one writer at a time per
+//! file, readers beside it.
+
+pub mod archive;
+pub mod metrics;
+pub mod stream;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+/// A storage failure, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{}: the stream was created with shards/retention {stored}, not {wanted}; keep its \
+         shape, or remove the local state with `destroy --local` and start again",
+        path.display()
+    )]
+    ShapeChanged {
+        path: PathBuf,
+        stored: String,
+        wanted: String,
+    },
+}
+
+impl StorageError {
+    pub(crate) fn at(path: &Path) -> impl Fn(rusqlite::Error) -> Self + '_ {
+        move |source| Self::Sqlite {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Opens a SQLite file for the table or metrics: WAL with `synchronous = NORMAL`, which
+/// survives a crash of the process (what the consumers' redelivery relies on) but may lose the
+/// newest transactions on power loss; those records are redelivered from the stream, whose
+/// checkpoint is only moved after the write.
+pub(crate) fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StorageError> {
+    let connection = rusqlite::Connection::open(path).map_err(StorageError::at(path))?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+        )
+        .map_err(StorageError::at(path))?;
+    Ok(connection)
+}
