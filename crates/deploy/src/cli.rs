@@ -1,20 +1,23 @@
-//! The command line: clap's raw flags, turned into a validated [`StackDefinition`] before
-//! anything runs.
+//! The command line: clap's raw flags, turned into a validated [`StackDefinition`] and AWS
+//! target before anything runs.
 //!
-//! Shaped for what is to come: with no subcommand the tool will deploy; `diff` and `destroy`
-//! will be subcommands beside `synth`, and `--local` a flag beside `--stack-name`. The
-//! definition flags are one flattened group so that every command that renders the template
-//! takes the same ones.
+//! With no subcommand the tool deploys; `synth`, `diff`, `destroy` and `simulate` are
+//! subcommands; `--local` runs the stack on this machine instead. The definition flags and
+//! the AWS flags are global, so they may come before or after the subcommand.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::aws::AwsArgs;
+use crate::local::LocalArgs;
+use crate::simulate::SimulateArgs;
 use crate::stack::StackDefinition;
 use crate::stack_name::StackName;
 use cfn_model::resources::lambda::Architecture;
 
-/// Deploys the IoT back end (Kinesis, S3, DynamoDB, Lambda) as one CloudFormation stack.
+/// Deploys the IoT back end (Kinesis, S3, DynamoDB, Lambda) as one CloudFormation stack, and
+/// manages it over its life: with no command, deploy (create or update through a change set).
 #[derive(Debug, Parser)]
 #[command(name = "deploy", version)]
 pub struct Cli {
@@ -23,9 +26,41 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub stack_name: StackName,
 
-    /// What to do.
+    /// Account, region and endpoint.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Write the stack's outputs to this file as JSON (`{"<stack>": {"<key>": "<value>"}}`),
+    /// after a deploy.
+    #[arg(long, value_name = "FILE")]
+    pub outputs_file: Option<PathBuf>,
+
+    /// The stack's shape.
+    #[command(flatten)]
+    pub definition: DefinitionArgs,
+
+    /// Folder of the test page; the device's config is written to `<DIR>/config.js`.
+    /// Default: the workspace's `testpage` folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub testpage_dir: Option<PathBuf>,
+
+    /// The local target.
+    #[command(flatten)]
+    pub local: LocalArgs,
+
+    /// What to do; nothing means deploy.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// `<testpage dir>/config.js`.
+    pub fn config_js_path(&self) -> PathBuf {
+        match &self.testpage_dir {
+            Some(dir) => dir.join("config.js"),
+            None => crate::testpage_config::default_path(),
+        }
+    }
 }
 
 /// The subcommands.
@@ -33,6 +68,14 @@ pub struct Cli {
 pub enum Command {
     /// Print the stack's CloudFormation template (no AWS call).
     Synth(SynthArgs),
+    /// Show what a deploy would change: a change set is created, described and deleted.
+    Diff(DiffArgs),
+    /// Delete the stack, its archived data, the device's keys, the asset bucket and the test
+    /// page's config.
+    Destroy(DestroyArgs),
+    /// Simulated devices putting readings on the stack's stream (AWS or local, as the test
+    /// page's config says).
+    Simulate(SimulateArgs),
 }
 
 /// Flags of `synth`.
@@ -41,31 +84,43 @@ pub struct SynthArgs {
     /// Write the template to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
 
-    /// The stack's shape.
-    #[command(flatten)]
-    pub definition: DefinitionArgs,
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Exit with status 3 when there are changes (0 when none, 1 on error).
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// Flags of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Flags that change the template.
 #[derive(Debug, Clone, Args)]
 pub struct DefinitionArgs {
     /// Shards of the Kinesis stream; each takes up to 1 MB/s or 1,000 records/s of writes.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub shard_count: u32,
 
-    /// Instruction set the functions run on; their packages must be built for it.
-    #[arg(long, value_enum, default_value_t = ArchitectureArg::X86_64)]
+    /// Instruction set the functions are built for and run on.
+    #[arg(long = "arch", alias = "architecture", global = true, value_enum, default_value_t = ArchitectureArg::X86_64)]
     pub architecture: ArchitectureArg,
 }
 
-/// `--architecture` values.
+/// `--arch` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ArchitectureArg {
     /// 64-bit x86 (the tested default).
     #[value(name = "x86_64")]
     X86_64,
-    /// 64-bit ARM (Graviton).
+    /// 64-bit ARM (Graviton); needs the Rust target aarch64-unknown-linux-gnu.
     Arm64,
 }
 
@@ -98,9 +153,11 @@ mod tests {
     #[test]
     fn synth_defaults_to_one_shard_on_x86_64_and_standard_output() {
         let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo", "synth"]).unwrap();
-        let Command::Synth(args) = cli.command;
+        let Some(Command::Synth(args)) = cli.command else {
+            panic!("{:?}", cli.command)
+        };
         assert_eq!(args.output, None);
-        let definition = args.definition.definition(cli.stack_name);
+        let definition = cli.definition.definition(cli.stack_name);
         assert_eq!(definition.shard_count, 1);
         assert_eq!(definition.architecture, Architecture::X86_64);
         assert_eq!(definition.stack_name.as_str(), "demo");
@@ -118,5 +175,56 @@ mod tests {
         ])
         .unwrap_err();
         assert!(error.to_string().contains("--shard-count"), "{error}");
+    }
+
+    #[test]
+    fn no_command_deploys_and_definition_flags_go_before_or_after_the_command() {
+        let cli =
+            Cli::try_parse_from(["deploy", "--stack-name", "demo", "--shard-count", "2"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.definition.shard_count, 2);
+        for args in [
+            ["deploy", "--stack-name", "demo", "--arch", "arm64", "diff"],
+            [
+                "deploy",
+                "--stack-name",
+                "demo",
+                "diff",
+                "--architecture",
+                "arm64",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(matches!(cli.command, Some(Command::Diff(_))));
+            assert_eq!(cli.definition.architecture, ArchitectureArg::Arm64);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_command_has_help_text() {
+        fn check(command: &clap::Command) {
+            for arg in command.get_arguments() {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{} --{:?} has no help",
+                    command.get_name(),
+                    arg.get_long()
+                );
+            }
+            for sub in command.get_subcommands() {
+                assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
+                check(sub);
+            }
+        }
+        check(&Cli::command());
+    }
+
+    #[test]
+    fn the_config_path_follows_the_testpage_dir() {
+        let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo", "--testpage-dir", "/x/y"])
+            .unwrap();
+        assert_eq!(cli.config_js_path(), PathBuf::from("/x/y/config.js"));
+        let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
+        assert_eq!(cli.config_js_path(), crate::testpage_config::default_path());
     }
 }

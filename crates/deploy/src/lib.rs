@@ -17,9 +17,31 @@
 //!   - `device`: the device IAM user and its policy;
 //!   - `checkov`: the `Metadata` skip list for checks that do not apply, with reasons.
 //! - [`synth`]: the rendered template.
+//! - [`run`]: dispatch of the commands, checks before any AWS call, the summary after.
+//! - [`aws`]: `--profile` / `--region` / `--endpoint-url`, the SDK configuration from the
+//!   standard chain, the account from STS, clients that count their calls.
+//! - [`assets`]: the functions built with cargo-lambda, hashed, uploaded under
+//!   content-addressed keys to the encrypted, private asset bucket.
+//! - [`apply`]: change sets (empty ones deleted), execution, the stack watched through its
+//!   events to the end, blocking states and failures explained.
+//! - [`progress`]: event lines and a spinner on standard error.
+//! - [`deployment`]: the deploy and diff flows.
+//! - [`device_key`]: the device's access key, created only when none valid is configured,
+//!   written only to the test page's config.
+//! - [`destroy`]: buckets emptied, keys deleted, stack deleted, asset bucket and config gone.
+//! - [`local`], [`simulate`], [`testpage_config`]: the local target, the device simulator,
+//!   and the test page's config they share with the AWS deploy.
 
+pub mod apply;
+pub mod assets;
+pub mod aws;
 pub mod cli;
+pub mod deployment;
+pub mod destroy;
+pub mod device_key;
 pub mod local;
+pub mod progress;
+pub mod run;
 pub mod simulate;
 pub mod stack;
 pub mod stack_name;

@@ -50,14 +50,18 @@ pub const LOCAL_ACCOUNT: &str = "000000000000";
 impl LocalArgs {
     /// The state folder of stack `definition`.
     pub fn state_dir(&self, definition: &StackDefinition) -> PathBuf {
-        self.state_dir.clone().unwrap_or_else(|| {
-            Path::new(".local-state").join(definition.stack_name.as_str())
-        })
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| Path::new(".local-state").join(definition.stack_name.as_str()))
     }
 }
 
 /// The local target's settings for `definition`.
-pub fn settings(definition: &StackDefinition, args: &LocalArgs, testpage_dir: &Path) -> LocalSettings {
+pub fn settings(
+    definition: &StackDefinition,
+    args: &LocalArgs,
+    testpage_dir: &Path,
+) -> LocalSettings {
     let names = Names::new(&definition.stack_name);
     let consumer = |kind: FunctionKind, mapping: &MappingSettings| ConsumerSettings {
         function_name: names.function(kind),
@@ -87,7 +91,11 @@ pub fn settings(definition: &StackDefinition, args: &LocalArgs, testpage_dir: &P
 }
 
 /// The test page's configuration for the running target.
-pub fn testpage_config(settings: &LocalSettings, target: &RunningTarget, stack_name: &str) -> TestpageConfig {
+pub fn testpage_config(
+    settings: &LocalSettings,
+    target: &RunningTarget,
+    stack_name: &str,
+) -> TestpageConfig {
     let endpoint = format!("http://{}", target.address);
     TestpageConfig {
         target: Target::Local,
@@ -110,14 +118,29 @@ pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> 
     runtime.block_on(async {
         let target = local_target::start(settings.clone())
             .await
-            .with_context(|| format!("failed to start the local target in {}", settings.state_dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "failed to start the local target in {}",
+                    settings.state_dir.display()
+                )
+            })?;
         testpage_config(&settings, &target, definition.stack_name.as_str())
             .write(config_js)
             .with_context(|| format!("failed to write {}", config_js.display()))?;
         println!("local target ready: http://{}", target.address);
-        println!("  stream {} ({} shard(s)), query function {}", settings.stream_name, settings.stream_shape.shard_count, settings.query_function_name);
-        println!("  state in {}; test page config written to {}", settings.state_dir.display(), config_js.display());
-        println!("  open http://{}/ in a browser; Ctrl-C stops (state is kept)", target.address);
+        println!(
+            "  stream {} ({} shard(s)), query function {}",
+            settings.stream_name, settings.stream_shape.shard_count, settings.query_function_name
+        );
+        println!(
+            "  state in {}; test page config written to {}",
+            settings.state_dir.display(),
+            config_js.display()
+        );
+        println!(
+            "  open http://{}/ in a browser; Ctrl-C stops (state is kept)",
+            target.address
+        );
         let failure = tokio::select! {
             _ = stop_signal() => None,
             message = target.failed() => Some(message),
@@ -127,11 +150,13 @@ pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> 
             anyhow::bail!("the local target stopped: {message}");
         }
         eprintln!("\nstopping: finishing the batches in flight...");
-        target
-            .stop()
-            .await
-            .map_err(|message| anyhow::anyhow!("the local target stopped with an error: {message}"))?;
-        eprintln!("stopped; everything acknowledged is kept in {}", settings.state_dir.display());
+        target.stop().await.map_err(|message| {
+            anyhow::anyhow!("the local target stopped with an error: {message}")
+        })?;
+        eprintln!(
+            "stopped; everything acknowledged is kept in {}",
+            settings.state_dir.display()
+        );
         Ok(())
     })
 }
@@ -153,7 +178,11 @@ async fn stop_signal() {
 }
 
 /// Removes the local target's state and the test page's config.
-pub fn destroy(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> anyhow::Result<()> {
+pub fn destroy(
+    definition: &StackDefinition,
+    args: &LocalArgs,
+    config_js: &Path,
+) -> anyhow::Result<()> {
     let state_dir = args.state_dir(definition);
     match std::fs::remove_dir_all(&state_dir) {
         Ok(()) => println!("removed {}", state_dir.display()),

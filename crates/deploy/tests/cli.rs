@@ -2,6 +2,8 @@
 //! they break, and `synth` writes the template to standard output or a file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::ErrorKind;
+use std::net::TcpListener;
 use std::process::{Command, Output};
 
 use deploy::stack::StackDefinition;
@@ -92,4 +94,162 @@ fn a_file_that_cannot_be_written_is_one_clear_error() {
             && stderr.lines().count() == 1,
         "{stderr}"
     );
+}
+
+/// A loopback port standing in for AWS: it never answers, it only counts who connected.
+struct Listener(TcpListener);
+
+impl Listener {
+    fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Self(listener)
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.0.local_addr().unwrap())
+    }
+
+    /// Connections made so far (the kernel completes them before any accept).
+    fn connections(&self) -> usize {
+        let mut count = 0;
+        loop {
+            match self.0.accept() {
+                Ok(_) => count += 1,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return count,
+                Err(error) => panic!("{error}"),
+            }
+        }
+    }
+}
+
+/// Arguments, environment, and the error expected.
+type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
+/// `deploy` with no AWS settings from the machine: only what `env` gives.
+fn deploy_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_aws_input_is_one_clear_error_and_no_aws_call() {
+    let aws = Listener::new();
+    let url = aws.url();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(&config, "[profile dev]\nregion = eu-west-1\n").unwrap();
+    let config = config.to_str().unwrap();
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "example"),
+    ];
+
+    let cases: Vec<Case<'_>> = vec![
+        (
+            vec![
+                "--stack-name",
+                "demo",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &url,
+            ],
+            vec![],
+            "no AWS credentials found",
+        ),
+        (
+            vec![
+                "--stack-name",
+                "demo",
+                "--profile",
+                "nope",
+                "--endpoint-url",
+                &url,
+            ],
+            vec![("AWS_CONFIG_FILE", config)],
+            "the defined profiles are: dev",
+        ),
+        (
+            vec![
+                "--stack-name",
+                "demo",
+                "--region",
+                "mars",
+                "--endpoint-url",
+                &url,
+            ],
+            keys.to_vec(),
+            "`mars` is not an AWS region name",
+        ),
+        (
+            vec!["--stack-name", "demo", "--endpoint-url", &url],
+            keys.to_vec(),
+            "no AWS region is configured",
+        ),
+        (
+            vec![
+                "--stack-name",
+                "demo",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                "localhost:5000",
+            ],
+            keys.to_vec(),
+            "--endpoint-url `localhost:5000` is not an http:// or https:// URL",
+        ),
+        (
+            vec![
+                "--stack-name=Demo",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &url,
+            ],
+            keys.to_vec(),
+            "upper case letter `D` at position 1",
+        ),
+        (
+            vec![
+                "--stack-name",
+                "demo",
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &url,
+                "diff",
+                "--local",
+            ],
+            keys.to_vec(),
+            "unexpected argument '--local'",
+        ),
+        (
+            vec!["--stack-name", "demo", "--local", "diff"],
+            keys.to_vec(),
+            "--local has none",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let output = deploy_with_env(&args, &env);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in\n{stderr}"
+        );
+        assert_eq!(aws.connections(), 0, "{args:?} made an AWS call");
+    }
 }

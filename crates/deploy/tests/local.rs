@@ -29,7 +29,14 @@ impl Drop for LocalProcess {
 
 fn start(stack: &str, state: &Path, page: &Path) -> LocalProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(["--stack-name", stack, "--local", "--port", "0", "--state-dir"])
+        .args([
+            "--stack-name",
+            stack,
+            "--local",
+            "--port",
+            "0",
+            "--state-dir",
+        ])
         .arg(state)
         .arg("--testpage-dir")
         .arg(page)
@@ -105,7 +112,13 @@ fn stored(state: &Path) -> HashMap<(String, String), f64> {
 }
 
 fn timestamp(n: u64) -> String {
-    format!("2026-11-27T{:02}:{:02}:{:02}.{:03}Z", n / 3_600_000, n / 60_000 % 60, n / 1000 % 60, n % 1000)
+    format!(
+        "2026-11-27T{:02}:{:02}:{:02}.{:03}Z",
+        n / 3_600_000,
+        n / 60_000 % 60,
+        n / 1000 % 60,
+        n % 1000
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +129,10 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     let process = start("crash", &state, &page);
     let config = config(&page);
     assert_eq!(config.target, Target::Local);
-    assert_eq!(config.kinesis_endpoint, format!("http://{}", process.address));
+    assert_eq!(
+        config.kinesis_endpoint,
+        format!("http://{}", process.address)
+    );
     let client = kinesis(&config).await;
 
     // 100,000 readings in calls of 500, four at a time; the process is killed halfway.
@@ -163,7 +179,10 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     }
     let until = Instant::now() + Duration::from_secs(120);
     while acknowledged.lock().unwrap().len() < 50_000 {
-        assert!(Instant::now() < until, "ingest too slow to reach the kill point");
+        assert!(
+            Instant::now() < until,
+            "ingest too slow to reach the kill point"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     signal(&process, "-KILL");
@@ -172,7 +191,10 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     }
     drop(process);
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() < 100_000, "the kill came before the end of the ingest");
+    assert!(
+        acknowledged.len() < 100_000,
+        "the kill came before the end of the ingest"
+    );
 
     // Started again on the same state, the consumers resume and catch up.
     let process = start("crash", &state, &page);
@@ -186,7 +208,10 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
         if missing == 0 {
             break;
         }
-        assert!(Instant::now() < until, "{missing} acknowledged readings missing after restart");
+        assert!(
+            Instant::now() < until,
+            "{missing} acknowledged readings missing after restart"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
@@ -198,7 +223,10 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
         if let Some(status) = process.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < until, "no clean stop within 30 s of SIGINT");
+        assert!(
+            Instant::now() < until,
+            "no clean stop within 30 s of SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
@@ -221,8 +249,11 @@ fn destroy_local_removes_the_state_and_the_config() {
         .args(["destroy", "--yes"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(!state.exists());
     assert!(!page.join("config.js").exists());
 }
-

@@ -231,6 +231,7 @@ fn designed_rights() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         (
             "IoTDevicePolicy",
             set(&[&[
+                "kinesis:DescribeStreamSummary",
                 "kinesis:PutRecord",
                 "kinesis:PutRecords",
                 "lambda:InvokeFunction",

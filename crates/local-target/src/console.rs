@@ -32,7 +32,10 @@ impl Snapshot {
             stored: stats.writer.accepted.load(Ordering::Relaxed),
             rejected: stats.writer.rejected.load(Ordering::Relaxed),
             archived: stats.archiver_consumer.delivered.load(Ordering::Relaxed),
-            dead_lettered: stats.archiver_consumer.dead_lettered.load(Ordering::Relaxed)
+            dead_lettered: stats
+                .archiver_consumer
+                .dead_lettered
+                .load(Ordering::Relaxed)
                 + stats.writer_consumer.dead_lettered.load(Ordering::Relaxed),
             archiver_lag,
             writer_lag,

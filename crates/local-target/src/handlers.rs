@@ -47,7 +47,8 @@ impl<S: ReadingStore + 'static, M: Metrics + 'static> BatchHandler for WriterFun
     async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse {
         let now = Timestamp::from_datetime(chrono::Utc::now()).unwrap_or_else(|_| Timestamp::min());
         let deadline = Instant::now() + WRITER_WORK_TIME;
-        let (response, report) = write_batch(&self.store, &self.metrics, &event, now, deadline).await;
+        let (response, report) =
+            write_batch(&self.store, &self.metrics, &event, now, deadline).await;
         self.counts
             .accepted
             .fetch_add(report.accepted as u64, Ordering::Relaxed);

@@ -75,12 +75,11 @@ impl StateDir {
                     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                         .map_err(StorageError::io(&path))?;
                 }
-                let file: KeyFile = serde_json::from_slice(&bytes).map_err(|err| {
-                    StorageError::Io {
+                let file: KeyFile =
+                    serde_json::from_slice(&bytes).map_err(|err| StorageError::Io {
                         path: path.clone(),
                         source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
-                    }
-                })?;
+                    })?;
                 Ok(DeviceKey {
                     access_key_id: file.access_key_id,
                     secret_access_key: file.secret_access_key,
@@ -143,13 +142,22 @@ mod tests {
         let key = state.device_key().unwrap();
         assert!(key.access_key_id.starts_with("AKIA") && key.access_key_id.len() == 20);
         assert_eq!(key.secret_access_key.len(), 40);
-        let mode = std::fs::metadata(state.key_path()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(state.key_path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let dir_mode = std::fs::metadata(state.root()).unwrap().permissions().mode();
+        let dir_mode = std::fs::metadata(state.root())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         let again = state.device_key().unwrap();
         assert_eq!(again.secret_access_key, key.secret_access_key);
-        let other = StateDir::open(&dir.path().join("other")).unwrap().device_key().unwrap();
+        let other = StateDir::open(&dir.path().join("other"))
+            .unwrap()
+            .device_key()
+            .unwrap();
         assert_ne!(other.secret_access_key, key.secret_access_key);
     }
 }

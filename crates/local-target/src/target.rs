@@ -14,17 +14,16 @@ use tokio::task::JoinSet;
 use crate::consumers::poller::Poller;
 use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
 use crate::device_api::{
-    Appended, DeviceApi, DeviceKey, FunctionError, NewRecord, StreamDescription,
-    StreamUnavailable,
+    Appended, DeviceApi, DeviceKey, FunctionError, NewRecord, StreamDescription, StreamUnavailable,
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
 use crate::state::StateDir;
-use crate::storage::StorageError;
 use crate::storage::archive::FolderArchive;
 use crate::storage::metrics::SqliteMetrics;
 use crate::storage::stream::{DurableStream, StreamShape};
 use crate::storage::table::SqliteTable;
+use crate::storage::{StorageError, WalCheckpointer};
 
 /// Everything the local stack is made of, derived from the stack definition by the deployer.
 #[derive(Clone, Debug)]
@@ -107,7 +106,10 @@ impl DeviceApi for Devices {
         self.description.clone()
     }
 
-    async fn put_records(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>, StreamUnavailable> {
+    async fn put_records(
+        &self,
+        records: Vec<NewRecord>,
+    ) -> Result<Vec<Appended>, StreamUnavailable> {
         let stream = self.stream.clone();
         let count = records.len() as u64;
         let appended = tokio::task::spawn_blocking(move || stream.append(&records))
@@ -122,7 +124,10 @@ impl DeviceApi for Devices {
         &self.query_function_name
     }
 
-    async fn invoke_query(&self, payload: serde_json::Value) -> Result<serde_json::Value, FunctionError> {
+    async fn invoke_query(
+        &self,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, FunctionError> {
         match answer_query(&self.table, &payload).await {
             Ok(response) => serde_json::to_value(response).map_err(|err| FunctionError {
                 error_type: "InternalError".to_owned(),
@@ -138,6 +143,8 @@ impl DeviceApi for Devices {
 
 /// How often records past the retention period are removed.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the WALs are copied back into their files.
+const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Opens the state, starts the consumers and the endpoint.
 pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError> {
@@ -170,8 +177,24 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         metrics: metrics.clone(),
         counts: stats.writer.clone(),
     });
-    spawn_pollers(&mut tasks, &settings, &stream, &settings.archiver, archiver, &stats.archiver_consumer, &shutdown_rx);
-    spawn_pollers(&mut tasks, &settings, &stream, &settings.writer, writer, &stats.writer_consumer, &shutdown_rx);
+    spawn_pollers(
+        &mut tasks,
+        &settings,
+        &stream,
+        &settings.archiver,
+        archiver,
+        &stats.archiver_consumer,
+        &shutdown_rx,
+    );
+    spawn_pollers(
+        &mut tasks,
+        &settings,
+        &stream,
+        &settings.writer,
+        writer,
+        &stats.writer_consumer,
+        &shutdown_rx,
+    );
 
     {
         let (stream, mut shutdown) = (stream.clone(), shutdown_rx.clone());
@@ -186,6 +209,27 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
                     _ = shutdown.changed() => return Ok(()),
                 }
             }
+        });
+    }
+
+    {
+        let checkpointer =
+            WalCheckpointer::open(&[state.stream(), state.table(), state.metrics()])?;
+        let shutdown = shutdown_rx.clone();
+        // Its own blocking thread for the life of the target: SQLite connections stay on the
+        // thread that uses them.
+        tasks.spawn(async move {
+            tokio::task::spawn_blocking(move || {
+                while !*shutdown.borrow() {
+                    checkpointer
+                        .run_once()
+                        .map_err(|err| format!("WAL checkpoint: {err}"))?;
+                    std::thread::sleep(WAL_CHECKPOINT_INTERVAL);
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|err| err.to_string())?
         });
     }
 
@@ -251,7 +295,10 @@ struct Tasks {
 }
 
 impl Tasks {
-    fn spawn(&mut self, task: impl std::future::Future<Output = Result<(), String>> + Send + 'static) {
+    fn spawn(
+        &mut self,
+        task: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+    ) {
         let failure = self.failure.clone();
         self.set.spawn(async move {
             let outcome = task.await;

@@ -45,7 +45,11 @@ struct FaultyTable {
 }
 
 impl ReadingStore for FaultyTable {
-    async fn put_readings(&self, readings: &[Reading], deadline: Instant) -> Result<(), PartialWrite> {
+    async fn put_readings(
+        &self,
+        readings: &[Reading],
+        deadline: Instant,
+    ) -> Result<(), PartialWrite> {
         let mut fail = false;
         {
             let mut attempts = self.attempts.lock().unwrap();
@@ -110,7 +114,11 @@ fn rig(dir: &Path, shards: u32) -> Rig {
 
 /// Runs one writer poller per shard over `store` until the consumers caught up with the
 /// stream's heads, then stops them.
-async fn consume<S: ReadingStore + Clone + 'static>(rig: &Rig, store: S, settings: ConsumerSettings) -> Arc<ConsumerStats> {
+async fn consume<S: ReadingStore + Clone + 'static>(
+    rig: &Rig,
+    store: S,
+    settings: ConsumerSettings,
+) -> Arc<ConsumerStats> {
     let shards = rig.stream.shape().shard_count;
     let stats = Arc::new(ConsumerStats::new(CONSUMER, shards));
     let handler = Arc::new(WriterFunction {
@@ -135,7 +143,11 @@ async fn consume<S: ReadingStore + Clone + 'static>(rig: &Rig, store: S, setting
     let heads: Vec<u64> = (0..shards).map(|s| *rig.stream.head(s).borrow()).collect();
     let until = Instant::now() + Duration::from_secs(60);
     while stats.lag(&heads) > 0 {
-        assert!(Instant::now() < until, "consumers stalled: lag {}", stats.lag(&heads));
+        assert!(
+            Instant::now() < until,
+            "consumers stalled: lag {}",
+            stats.lag(&heads)
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     stop.send_replace(true);
@@ -171,12 +183,30 @@ async fn faults_are_retried_bisected_and_dead_lettered_and_nothing_is_missing() 
 
     let stored = rig.table.count_blocking().unwrap();
     let dead = rig.stream.reader().unwrap().dead_letters(CONSUMER).unwrap();
-    assert_eq!(stored, 1_950, "every good and every transiently failing reading is stored");
-    assert_eq!(dead.len(), 50, "exactly the broken readings are dead-lettered");
-    assert_eq!(stored + dead.len() as u64, records.len() as u64, "in = stored + dead-lettered");
-    assert!(dead[0].reason.contains("after 3 retries"), "{}", dead[0].reason);
+    assert_eq!(
+        stored, 1_950,
+        "every good and every transiently failing reading is stored"
+    );
+    assert_eq!(
+        dead.len(),
+        50,
+        "exactly the broken readings are dead-lettered"
+    );
+    assert_eq!(
+        stored + dead.len() as u64,
+        records.len() as u64,
+        "in = stored + dead-lettered"
+    );
+    assert!(
+        dead[0].reason.contains("after 3 retries"),
+        "{}",
+        dead[0].reason
+    );
     assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 50);
-    assert!(stats.invocations.load(Ordering::Relaxed) > 20, "failing batches were retried");
+    assert!(
+        stats.invocations.load(Ordering::Relaxed) > 20,
+        "failing batches were retried"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,7 +217,14 @@ async fn a_restart_resumes_from_the_checkpoint() {
     rig.stream.append(&first).unwrap();
     let stats = consume(&rig, rig.table.clone(), settings(100)).await;
     assert_eq!(stats.invocations.load(Ordering::Relaxed), 3);
-    assert_eq!(rig.stream.reader().unwrap().checkpoint(CONSUMER, 0).unwrap(), 300);
+    assert_eq!(
+        rig.stream
+            .reader()
+            .unwrap()
+            .checkpoint(CONSUMER, 0)
+            .unwrap(),
+        300
+    );
 
     // Reopened, as after a restart: only the new records are delivered.
     let rig = Rig {

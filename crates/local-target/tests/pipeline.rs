@@ -129,7 +129,13 @@ fn archived(root: &Path) -> BTreeSet<String> {
 }
 
 fn timestamp(n: usize) -> String {
-    format!("2026-11-27T{:02}:{:02}:{:02}.{:03}Z", 8 + n / 3_600_000, n / 60_000 % 60, n / 1000 % 60, n % 1000)
+    format!(
+        "2026-11-27T{:02}:{:02}:{:02}.{:03}Z",
+        8 + n / 3_600_000,
+        n / 60_000 % 60,
+        n / 1000 % 60,
+        n % 1000
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,13 +151,18 @@ async fn ten_thousand_readings_become_queryable_newest_first_and_every_batch_is_
         .map(|n| {
             let sensor = format!("sensor-{:02}", n % sensors);
             // Each sensor's readings are one second apart; the value encodes the reading.
-            let body = json!({"sensorid": sensor, "value": n, "timestamp": timestamp(n / sensors * 1000)});
+            let body =
+                json!({"sensorid": sensor, "value": n, "timestamp": timestamp(n / sensors * 1000)});
             (sensor, serde_json::to_vec(&body).unwrap())
         })
         .collect();
     let acknowledged = put_all(&kinesis, &payloads).await;
     assert_eq!(acknowledged.len(), 10_000);
-    assert!(target.caught_up(Duration::from_secs(120)).await, "lag {:?}", target.lag());
+    assert!(
+        target.caught_up(Duration::from_secs(120)).await,
+        "lag {:?}",
+        target.lag()
+    );
 
     assert_eq!(target.table.count_blocking().unwrap(), 10_000);
     for s in 0..sensors {
@@ -164,14 +175,25 @@ async fn ten_thousand_readings_become_queryable_newest_first_and_every_batch_is_
         assert_eq!(items[0]["SensorId"], sensor);
         assert_eq!(items[0]["Value"].as_f64().unwrap(), newest as f64);
         assert_eq!(items[0]["Timestamp"], timestamp(newest / sensors * 1000));
-        assert!(items.windows(2).all(|w| w[0]["Timestamp"].as_str() > w[1]["Timestamp"].as_str()));
+        assert!(
+            items
+                .windows(2)
+                .all(|w| w[0]["Timestamp"].as_str() > w[1]["Timestamp"].as_str())
+        );
         // All 200 of them, through the pages.
-        let all = query(&lambda, json!({"operation": "query", "sensorid": sensor, "limit": 1000})).await;
+        let all = query(
+            &lambda,
+            json!({"operation": "query", "sensorid": sensor, "limit": 1000}),
+        )
+        .await;
         assert_eq!(all["Count"], 200);
     }
     let archived = archived(target.archive.root());
     let acknowledged: BTreeSet<String> = acknowledged.into_iter().collect();
-    assert_eq!(archived, acknowledged, "every acknowledged record is in the archive");
+    assert_eq!(
+        archived, acknowledged,
+        "every acknowledged record is in the archive"
+    );
     assert_eq!(target.stats.records_in.load(Ordering::Relaxed), 10_000);
     target.stop().await.unwrap();
 }
@@ -183,7 +205,12 @@ async fn poison_records_are_rejected_once_and_no_consumer_stalls() {
     let config = sdk_config(&target).await;
     let kinesis = aws_sdk_kinesis::Client::new(&config);
 
-    let poison: [&[u8]; 4] = [b"not json", b"\xff\xfe", br#"{"sensorid": "x", "value": "NaN"}"#, br#"{"value": 1}"#];
+    let poison: [&[u8]; 4] = [
+        b"not json",
+        b"\xff\xfe",
+        br#"{"sensorid": "x", "value": "NaN"}"#,
+        br#"{"value": 1}"#,
+    ];
     let payloads: Vec<(String, Vec<u8>)> = (0..10_000)
         .map(|n| {
             let sensor = format!("p-{}", n % 10);
@@ -196,14 +223,40 @@ async fn poison_records_are_rejected_once_and_no_consumer_stalls() {
         })
         .collect();
     put_all(&kinesis, &payloads).await;
-    assert!(target.caught_up(Duration::from_secs(120)).await, "lag {:?}", target.lag());
+    assert!(
+        target.caught_up(Duration::from_secs(120)).await,
+        "lag {:?}",
+        target.lag()
+    );
 
-    assert_eq!(target.table.count_blocking().unwrap(), 9_900, "every valid reading, once");
+    assert_eq!(
+        target.table.count_blocking().unwrap(),
+        9_900,
+        "every valid reading, once"
+    );
     assert_eq!(target.stats.writer.rejected.load(Ordering::Relaxed), 100);
     assert_eq!(target.stats.writer.accepted.load(Ordering::Relaxed), 9_900);
-    assert_eq!(target.stats.writer_consumer.dead_lettered.load(Ordering::Relaxed), 0);
-    assert_eq!(archived(target.archive.root()).len(), 10_000, "poison is archived too");
-    let invocations = target.stats.writer_consumer.invocations.load(Ordering::Relaxed);
-    assert!(invocations <= 25, "rejections are never retried: {invocations} invocations");
+    assert_eq!(
+        target
+            .stats
+            .writer_consumer
+            .dead_lettered
+            .load(Ordering::Relaxed),
+        0
+    );
+    assert_eq!(
+        archived(target.archive.root()).len(),
+        10_000,
+        "poison is archived too"
+    );
+    let invocations = target
+        .stats
+        .writer_consumer
+        .invocations
+        .load(Ordering::Relaxed);
+    assert!(
+        invocations <= 25,
+        "rejections are never retried: {invocations} invocations"
+    );
     target.stop().await.unwrap();
 }

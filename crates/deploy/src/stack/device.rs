@@ -29,8 +29,9 @@ const POLICY_SKIPS: &[Skip] = &[Skip {
 }];
 
 impl Device {
-    /// Declares the user `<stack>-device` and a policy allowing `PutRecord` and `PutRecords`
-    /// on the stream and `InvokeFunction` on the query API (unqualified ARN), nothing else.
+    /// Declares the user `<stack>-device` and a policy allowing `DescribeStreamSummary`,
+    /// `PutRecord` and `PutRecords` on the stream and `InvokeFunction` on the query API
+    /// (unqualified ARN), nothing else.
     pub fn declare(
         template: &mut TemplateBuilder,
         names: &Names<'_>,

@@ -90,6 +90,21 @@ impl<'a> Names<'a> {
         format!("{}-eventarchive-{account_id}", self.stack)
     }
 
+    /// The deployer's asset bucket (the functions' packages), one per stack, account and
+    /// region: bucket names are global and a stack may be deployed to several regions. The
+    /// region enters as 8 hex digits of its SHA-256 so that the longest name fits S3's 63
+    /// characters (32 + `-assets-` + 12 + `-` + 8 = 61), where `us-gov-west-1` in full
+    /// would not.
+    pub fn asset_bucket(&self, account_id: &str, region: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(region.as_bytes());
+        format!(
+            "{}-assets-{account_id}-{}",
+            self.stack,
+            &hex::encode(digest)[..8]
+        )
+    }
+
     /// `<stack>-device`: the IAM user devices (and the test page) sign their calls as.
     pub fn device_user(&self) -> String {
         format!("{}-device", self.stack)
@@ -107,6 +122,7 @@ mod tests {
         // The longest account id there is: 12 digits.
         let mut all = vec![
             (names.archive_bucket("123456789012"), 63),
+            (names.asset_bucket("123456789012", "ap-southeast-3"), 63),
             (names.stream(), 128),
             (names.table(), 255),
             (names.device_user(), 64),

@@ -18,7 +18,7 @@ pub const LOGICAL_ID: &str = "IoTEventStream";
 /// How long records stay readable. The default 24 hours: the consumers' maximum record age
 /// (see `mapping`) is well inside it, so a batch sent to a failure queue can still be re-read
 /// from the stream for a day; longer retention costs extra per shard-hour.
-const RETENTION_HOURS: u32 = 24;
+pub const RETENTION_HOURS: u32 = 24;
 
 impl EventStream {
     /// Declares a stream of `shard_count` shards, encrypted at rest with the AWS managed key
@@ -53,10 +53,16 @@ impl EventStream {
         .sid("ReadEventStream")
     }
 
-    /// What a device needs to put readings: the two put calls, nothing else.
+    /// What a device needs to put readings: the two put calls, and the stream summary a
+    /// client reads to check the stream is active before it puts (the local target serves it
+    /// to the device key too, and may grant only what AWS grants).
     pub fn put(&self) -> Statement {
         Statement::allow(
-            ["kinesis:PutRecord", "kinesis:PutRecords"],
+            [
+                "kinesis:DescribeStreamSummary",
+                "kinesis:PutRecord",
+                "kinesis:PutRecords",
+            ],
             [self.stream.arn()],
         )
         .sid("PutReadings")

@@ -13,8 +13,8 @@
 //! - Records older than the maximum record age are dead-lettered without delivery.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -97,8 +97,7 @@ impl<H: BatchHandler> Poller<H> {
                 continue;
             }
             let records = {
-                let (reader, shard, limit) =
-                    (reader.clone(), self.shard, self.settings.batch_size);
+                let (reader, shard, limit) = (reader.clone(), self.shard, self.settings.batch_size);
                 blocking(move || lock(&reader).records_after(shard, checkpoint, limit)).await?
             };
             let Some(first) = records.first() else {
@@ -314,4 +313,3 @@ async fn blocking<T: Send + 'static>(
             })
         })
 }
-

@@ -1,1 +1,62 @@
-//! The loopback HTTP endpoint (to be written).
+//! The loopback HTTP endpoint: the part of AWS' wire protocol a device uses, every API request
+//! SigV4-checked against the device key, plus the test page as static files.
+//!
+//! # Layout
+//! - [`auth`]: the `Authorization` header, its parsing, and the signature check (aws-sigv4
+//!   re-signs the request with the stored secret).
+//! - `errors`: an API error and its two wire shapes (Kinesis JSON 1.1, Lambda REST JSON).
+//! - `kinesis`: `PutRecord`, `PutRecords`, `DescribeStreamSummary`, with Kinesis' limits.
+//! - `lambda`: `Invoke` of the query function.
+//! - `static_files`: the test page, and `config.js` (the device secret) to loopback peers only.
+//! - `routes`: which request goes where, the body cap, CORS, request ids.
+//!
+//! What a request may do follows the device user's IAM policy on AWS: put records on the
+//! stream, describe it, invoke the query function. Everything else is `AccessDeniedException`.
+
+pub mod auth;
+mod errors;
+mod kinesis;
+mod lambda;
+mod routes;
+mod static_files;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::device_api::{DeviceApi, DeviceKey};
+
+pub use static_files::may_read_secret_config;
+
+/// What the endpoint needs besides the [`DeviceApi`].
+#[derive(Clone, Debug)]
+pub struct EndpointSettings {
+    /// The region requests must be signed for, e.g. `us-east-1`.
+    pub region: String,
+    /// The 12-digit account id in ARNs.
+    pub account_id: String,
+    /// The only key that may sign requests.
+    pub key: DeviceKey,
+    /// The test page, served at `/`.
+    pub testpage_dir: PathBuf,
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+///
+/// The caller binds `listener` (loopback by default; port 0 picks a free port).
+pub async fn serve<A: DeviceApi>(
+    listener: tokio::net::TcpListener,
+    settings: EndpointSettings,
+    api: Arc<A>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    let router = routes::router(settings, api, local);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -52,16 +52,49 @@ impl StorageError {
     }
 }
 
-/// Opens a SQLite file for the table or metrics: WAL with `synchronous = NORMAL`, which
+/// Opens a SQLite file: WAL with `synchronous = NORMAL` (the stream raises it to FULL), which
 /// survives a crash of the process (what the consumers' redelivery relies on) but may lose the
-/// newest transactions on power loss; those records are redelivered from the stream, whose
-/// checkpoint is only moved after the write.
+/// newest transactions of the table or metrics on power loss; those records are redelivered
+/// from the stream, whose checkpoint is only moved after the write.
+///
+/// Automatic WAL checkpoints are off: they run inside whichever commit crosses the threshold,
+/// and copying a WAL of scattered B-tree pages back into the file (with its fsync) took a
+/// 10 ms batch write to 40 ms every few batches. [`WalCheckpointer`] does it beside the writers.
 pub(crate) fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StorageError> {
     let connection = rusqlite::Connection::open(path).map_err(StorageError::at(path))?;
     connection
         .execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(StorageError::at(path))?;
     Ok(connection)
+}
+
+/// Copies the WAL of each file back into the file, on its own connections, without blocking
+/// readers or writers (`PASSIVE`), so that the WALs stay small.
+#[derive(Debug)]
+pub struct WalCheckpointer {
+    files: Vec<(PathBuf, rusqlite::Connection)>,
+}
+
+impl WalCheckpointer {
+    /// A checkpointer of `paths`.
+    pub fn open(paths: &[PathBuf]) -> Result<Self, StorageError> {
+        let files = paths
+            .iter()
+            .map(|path| Ok((path.clone(), open_sqlite(path)?)))
+            .collect::<Result<_, StorageError>>()?;
+        Ok(Self { files })
+    }
+
+    /// One round over every file. Blocking.
+    pub fn run_once(&self) -> Result<(), StorageError> {
+        for (path, connection) in &self.files {
+            connection
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .map_err(StorageError::at(path))?;
+        }
+        Ok(())
+    }
 }

@@ -64,11 +64,20 @@ pub fn sequence_number(shard: u32, position: u64) -> String {
     format!("49{shard:014}{position:040}")
 }
 
+/// The shard and position a sequence number of this stream names.
+pub fn position_of(sequence_number: &str) -> Option<(u32, u64)> {
+    if sequence_number.len() != 56 || !sequence_number.starts_with("49") {
+        return None;
+    }
+    let shard = sequence_number.get(2..16)?.parse().ok()?;
+    let position = sequence_number.get(16..)?.parse().ok()?;
+    Some((shard, position))
+}
+
 /// The shard a record goes to among `shard_count` even slices of the 128-bit key space.
 pub fn shard_for(partition_key: &str, explicit_hash_key: Option<u128>, shard_count: u32) -> u32 {
-    let hash = explicit_hash_key.unwrap_or_else(|| {
-        u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())
-    });
+    let hash = explicit_hash_key
+        .unwrap_or_else(|| u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into()));
     let slice = u128::MAX / u128::from(shard_count.max(1));
     // The last slice takes the remainder of the division.
     u32::try_from(hash / slice.max(1))
@@ -115,11 +124,9 @@ const SCHEMA: &str = "
 ";
 
 fn open(path: &Path) -> Result<Connection, StorageError> {
-    let connection = Connection::open(path).map_err(StorageError::at(path))?;
+    let connection = crate::storage::open_sqlite(path)?;
     connection
-        .execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
-        )
+        .execute_batch("PRAGMA synchronous = FULL;")
         .map_err(StorageError::at(path))?;
     Ok(connection)
 }
@@ -158,9 +165,11 @@ impl DurableStream {
             }
         }
         let created_ms: i64 = connection
-            .query_row("SELECT value FROM meta WHERE key = 'created_ms'", [], |row| {
-                row.get::<_, String>(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'created_ms'",
+                [],
+                |row| row.get::<_, String>(0),
+            )
             .map_err(StorageError::at(path))?
             .parse()
             .unwrap_or_default();
@@ -307,7 +316,13 @@ impl DurableStream {
                 .execute(
                     "INSERT OR REPLACE INTO dead_letters (consumer, shard, position, reason, at_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![letter.consumer, letter.shard, letter.position, letter.reason, now],
+                    params![
+                        letter.consumer,
+                        letter.shard,
+                        letter.position,
+                        letter.reason,
+                        now
+                    ],
                 )
                 .map_err(self.error())?;
         }
@@ -315,12 +330,18 @@ impl DurableStream {
     }
 
     /// Removes records older than the retention period, as Kinesis does whether or not they
-    /// were consumed. Returns how many were removed.
+    /// were consumed; each shard's newest record stays, because it carries the position the
+    /// next append continues from after a restart. Returns how many were removed.
     pub fn expire(&self) -> Result<usize, StorageError> {
         let cutoff = now_ms() - i64::from(self.inner.shape.retention_hours) * 3_600_000;
         self.writer()
             .connection
-            .execute("DELETE FROM records WHERE arrival_ms < ?1", [cutoff])
+            .execute(
+                "DELETE FROM records WHERE arrival_ms < ?1 AND position <
+                    (SELECT MAX(newest.position) FROM records AS newest
+                     WHERE newest.shard = records.shard)",
+                [cutoff],
+            )
             .map_err(self.error())
     }
 
@@ -438,6 +459,8 @@ mod tests {
         assert_eq!(sequence_number(0, 1).len(), 56);
         assert!(sequence_number(0, 9) < sequence_number(0, 10));
         assert_ne!(sequence_number(0, 1), sequence_number(1, 1));
+        assert_eq!(position_of(&sequence_number(3, 12_345)), Some((3, 12_345)));
+        assert_eq!(position_of("1"), None);
     }
 
     #[test]
@@ -449,7 +472,9 @@ mod tests {
             retention_hours: 24,
         };
         let stream = DurableStream::open(&path, shape.clone()).unwrap();
-        let first = stream.append(&[record("a"), record("b"), record("a")]).unwrap();
+        let first = stream
+            .append(&[record("a"), record("b"), record("a")])
+            .unwrap();
         assert_eq!(first[0].shard_id, "shardId-000000000000");
         assert_eq!(first[1].shard_id, "shardId-000000000001");
         assert_eq!(first[2].sequence_number, sequence_number(0, 2));

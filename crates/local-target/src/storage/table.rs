@@ -129,7 +129,11 @@ impl SqliteTable {
 }
 
 impl ReadingStore for SqliteTable {
-    async fn put_readings(&self, readings: &[Reading], _deadline: Instant) -> Result<(), PartialWrite> {
+    async fn put_readings(
+        &self,
+        readings: &[Reading],
+        _deadline: Instant,
+    ) -> Result<(), PartialWrite> {
         let table = self.clone();
         let owned = readings.to_vec();
         let outcome = tokio::task::spawn_blocking(move || table.put_blocking(&owned))

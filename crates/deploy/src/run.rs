@@ -1,0 +1,181 @@
+//! Dispatch: each command with its checks done before any AWS call, and a summary of time
+//! and AWS calls after it.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::apply::Waits;
+use crate::aws::{AwsTarget, Session};
+use crate::cli::{Cli, Command, SynthArgs};
+use crate::deployment::{self, DeployPaths};
+use crate::stack::StackDefinition;
+
+/// Exit status of `diff --exit-code` when there are changes (1 is an error, 2 a usage error).
+pub const DIFF_CHANGES_EXIT: u8 = 3;
+
+/// Runs the command `cli` names.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config_js = cli.config_js_path();
+    let definition = cli.definition.definition(cli.stack_name.clone());
+    let local = cli.local.local;
+    match &cli.command {
+        Some(Command::Synth(args)) => synth(&definition, args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Simulate(args)) => {
+            crate::simulate::run(args, &config_js).map(|()| ExitCode::SUCCESS)
+        }
+        None if local => {
+            crate::local::run(&definition, &cli.local, &config_js).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::Destroy(args)) if local => {
+            if !args.yes {
+                confirm(&format!(
+                    "Destroy the local stack `{}` (its state folder and {})?",
+                    definition.stack_name,
+                    config_js.display()
+                ))?;
+            }
+            crate::local::destroy(&definition, &cli.local, &config_js).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Command::Diff(_)) if local => anyhow::bail!(
+            "diff compares the template with a deployed CloudFormation stack, and --local has \
+             none (the local target always runs the current definition); drop --local to diff \
+             against AWS"
+        ),
+        _ => {
+            // Every flag is checked before the first call.
+            let target = cli.aws.validate()?;
+            let runtime = tokio::runtime::Runtime::new().context("failed to start tokio")?;
+            runtime.block_on(on_aws(&cli, &target, &definition, &config_js))
+        }
+    }
+}
+
+async fn on_aws(
+    cli: &Cli,
+    target: &AwsTarget,
+    definition: &StackDefinition,
+    config_js: &Path,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let session = target.connect().await?;
+    let stack = &definition.stack_name;
+    eprintln!(
+        "stack `{stack}` in account {} region {}{}",
+        session.account,
+        session.region,
+        session
+            .endpoint_url
+            .as_deref()
+            .map(|url| format!(" at {url}"))
+            .unwrap_or_default()
+    );
+    let waits = Waits::default();
+    let workspace = crate::assets::workspace_root();
+    let code = match &cli.command {
+        None => {
+            let paths = DeployPaths {
+                workspace: &workspace,
+                config_js,
+                outputs_file: cli.outputs_file.as_deref(),
+            };
+            deployment::deploy(&session, definition, paths, &waits).await?;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Diff(args)) => {
+            match deployment::diff(&session, definition, &workspace, &waits).await? {
+                None => {
+                    println!("no differences: stack `{stack}` is up to date");
+                    ExitCode::SUCCESS
+                }
+                Some(change_set) => {
+                    println!("changes a deploy of stack `{stack}` would make:\n{change_set}");
+                    if args.exit_code {
+                        ExitCode::from(DIFF_CHANGES_EXIT)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+            }
+        }
+        Some(Command::Destroy(args)) => {
+            if !args.yes {
+                confirm(&format!(
+                    "Destroy stack `{stack}` in account {} region {}, with every archived \
+                     reading, the device's keys, the asset bucket and {}?",
+                    session.account,
+                    session.region,
+                    config_js.display()
+                ))?;
+            }
+            let done = crate::destroy::destroy(&session, stack, config_js, &waits).await?;
+            eprintln!(
+                "destroyed: stack {}, {} archived object version(s), {} access key(s), asset \
+                 bucket {}, config {}",
+                if done.stack { "deleted" } else { "absent" },
+                done.archive_objects,
+                done.access_keys,
+                if done.asset_bucket {
+                    "deleted"
+                } else {
+                    "absent"
+                },
+                if done.config { "removed" } else { "absent" }
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Command::Synth(_) | Command::Simulate(_)) => ExitCode::SUCCESS,
+    };
+    report_calls(&session, started);
+    Ok(code)
+}
+
+fn report_calls(session: &Session, started: Instant) {
+    let counts = session.calls.counts();
+    let detail: Vec<String> = counts
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    eprintln!(
+        "done in {:.1} s; {} AWS calls ({})",
+        started.elapsed().as_secs_f64(),
+        session.calls.total(),
+        detail.join(", ")
+    );
+}
+
+/// Asks on the terminal; without one, refuses (a script must say `--yes`).
+fn confirm(question: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "destroy needs confirmation and standard input is not a terminal to ask on; pass \
+             --yes to confirm"
+        );
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("failed to read the answer")?;
+    match answer.trim() {
+        "y" | "Y" | "yes" | "YES" | "Yes" => Ok(()),
+        _ => anyhow::bail!("destroy cancelled: nothing was deleted"),
+    }
+}
+
+fn synth(definition: &StackDefinition, args: &SynthArgs) -> anyhow::Result<()> {
+    let text = crate::synth::render(definition).context("failed to render the template")?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("failed to write the template to {}", path.display())),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("failed to write the template to standard output"),
+    }
+}

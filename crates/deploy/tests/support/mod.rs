@@ -1,0 +1,303 @@
+//! What the deployer's moto tests share: the `deploy` binary run as a user runs it, a moto
+//! server of a test's own, and the real custom-resource provider answering for CloudFormation.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+use lambda_harness::{FunctionProcess, Outcome};
+use serde_json::{Value, json};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn shared_moto() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run scripts/test, which starts moto on loopback")
+    })
+}
+
+/// A stack name no other test or run against the same moto uses.
+pub fn unique_stack(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let id = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
+    format!("{prefix}{:x}", id & 0xffff_ffff_ffff)
+}
+
+pub async fn sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+pub fn admin() -> Credentials {
+    Credentials::new("test", "test", None, None, "static")
+}
+
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The `deploy` binary with a clean AWS environment: static test credentials, no shared
+/// files, no instance metadata, cargo-lambda on PATH.
+pub fn deploy_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deploy"));
+    let path = format!(
+        "{}:{}",
+        workspace_root().join(".venv-lambda/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null());
+    if let Ok(home) = std::env::var("CARGO_HOME") {
+        command.env("CARGO_HOME", home);
+    }
+    if let Ok(home) = std::env::var("RUSTUP_HOME") {
+        command.env("RUSTUP_HOME", home);
+    }
+    command
+}
+
+/// Runs `deploy` and returns its output, echoing it for the test log.
+pub fn deploy(args: &[&str]) -> Output {
+    let output = deploy_command(args).output().unwrap();
+    eprintln!(
+        "$ deploy {}\n--- stdout\n{}--- stderr\n{}--- {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        output.status
+    );
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A moto server of a test's own on a free loopback port (with the resource-aware IAM
+/// authorisation of `moto_with_iam_resources.py`), stopped on drop.
+pub struct PrivateMoto {
+    process: Child,
+    pub endpoint: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl PrivateMoto {
+    pub async fn start() -> Self {
+        let python = workspace_root().join(".venv/bin/python");
+        assert!(
+            python.is_file(),
+            "{} is missing: run scripts/test",
+            python.display()
+        );
+        let launcher =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_with_iam_resources.py");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let process = Command::new(&python)
+            .arg(&launcher)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let mut moto = Self {
+            process,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = reqwest::get(format!("{}/moto-api/", moto.endpoint)).await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return moto;
+            }
+            let exited = moto.process.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
+                let log = std::fs::read_to_string(moto.log.path()).unwrap_or_default();
+                panic!("moto did not start ({exited:?}):\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// From now on every request must be signed by a known key and allowed by its policies.
+    pub async fn require_authorization(&self) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/moto-api/reset-auth", self.endpoint))
+            .body("0")
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{response:?}");
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The provider as cargo-lambda built it for the deploy (an x86_64 Linux binary, runnable
+/// here): the same code as in the package the stack's provider function holds.
+pub fn provider_binary() -> PathBuf {
+    workspace_root().join("target/x86_64-unknown-linux-gnu/release/mapping-provider")
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `Ref` and `Fn::GetAtt [X, Arn]` of the template, resolved from the stack's physical ids.
+fn resolve(value: &Value, physical: &dyn Fn(&str) -> (String, String)) -> Value {
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+            json!(physical(map["Ref"].as_str().unwrap()).0)
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => {
+            let target = map["Fn::GetAtt"][0].as_str().unwrap();
+            assert_eq!(map["Fn::GetAtt"][1], "Arn", "only Arn is resolved here");
+            let (id, kind) = physical(target);
+            json!(match kind.as_str() {
+                "AWS::Lambda::Function" =>
+                    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{id}"),
+                "AWS::Kinesis::Stream" => format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{id}"),
+                "AWS::SQS::Queue" => format!(
+                    "arn:aws:sqs:{REGION}:{ACCOUNT}:{}",
+                    id.rsplit('/').next().unwrap()
+                ),
+                other => panic!("no ARN rule for {other}"),
+            })
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, physical)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, physical)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Answers every custom resource of the stack the way CloudFormation's provider would: the
+/// real provider binary, under the Lambda Runtime API harness, gets the Create request with
+/// moto's response URL, makes the event-source mapping in moto's Lambda, and PUTs its answer
+/// to moto. Returns each resource's logical id and the provider's invocation outcome.
+pub async fn answer_custom_resources(
+    config: &SdkConfig,
+    endpoint: &str,
+    stack: &str,
+    template: &Value,
+) -> Vec<(String, Outcome)> {
+    let cfn = aws_sdk_cloudformation::Client::new(config);
+    let described = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    let stack_id = described.stacks()[0].stack_id().unwrap().to_owned();
+    let resources = cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    let physical = |logical: &str| {
+        let resource = resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .unwrap_or_else(|| panic!("{logical} is not in the stack"));
+        (
+            resource.physical_resource_id().unwrap().to_owned(),
+            resource.resource_type().unwrap().to_owned(),
+        )
+    };
+    let mut env = lambda_harness::moto::function_env(endpoint);
+    env.retain(|(name, _)| !name.starts_with("AWS_ACCESS") && !name.starts_with("AWS_SECRET"));
+    env.push(("AWS_ACCESS_KEY_ID", "test".to_owned()));
+    env.push(("AWS_SECRET_ACCESS_KEY", "test".to_owned()));
+    let binary = provider_binary();
+    assert!(
+        binary.is_file(),
+        "{} is missing: the deploy builds it",
+        binary.display()
+    );
+    let mut provider = FunctionProcess::start(&binary, &env).await.unwrap();
+
+    let mut answers = Vec::new();
+    for (logical_id, resource) in template["Resources"].as_object().unwrap() {
+        let kind = resource["Type"].as_str().unwrap();
+        if !kind.starts_with("Custom::") {
+            continue;
+        }
+        let properties = resolve(&resource["Properties"], &physical);
+        let request = json!({
+            "RequestType": "Create",
+            "ServiceToken": properties["ServiceToken"],
+            "ResponseURL": format!(
+                "{endpoint}/cloudformation_{REGION}/cfnresponse?stack={}",
+                percent_encode(&stack_id)
+            ),
+            "StackId": stack_id,
+            "RequestId": format!("{logical_id}-create"),
+            "ResourceType": kind,
+            "LogicalResourceId": logical_id,
+            "ResourceProperties": properties,
+        });
+        let outcome = provider
+            .invoke(&request, Duration::from_secs(30))
+            .await
+            .unwrap();
+        answers.push((logical_id.clone(), outcome));
+    }
+    answers
+}

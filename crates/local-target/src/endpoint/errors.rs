@@ -1,0 +1,121 @@
+//! An API error and its wire shape per API, as the AWS SDKs parse them.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Which API a request belongs to; it decides the error shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// JSON 1.1: `{"__type": "...", "message": "..."}`.
+    Kinesis,
+    /// REST JSON: header `x-amzn-ErrorType`, body `{"Type": "User", "message": "..."}`.
+    Lambda,
+}
+
+/// An error answer: status, AWS error type, message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// The answer in `api`'s shape.
+    pub fn render(&self, api: Api) -> Response {
+        match api {
+            Api::Kinesis => {
+                let body = serde_json::json!({"__type": self.code, "message": self.message});
+                json_response(self.status, KINESIS_CONTENT_TYPE, &body)
+            }
+            Api::Lambda => {
+                // Lambda tells who is at fault: the caller (User) or the service.
+                let fault = if self.status.is_server_error() {
+                    "Service"
+                } else {
+                    "User"
+                };
+                let body = serde_json::json!({"Type": fault, "message": self.message});
+                let mut response = json_response(self.status, "application/json", &body);
+                response
+                    .headers_mut()
+                    .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code));
+                response
+            }
+        }
+    }
+}
+
+pub(crate) const KINESIS_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+pub(crate) fn json_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &serde_json::Value,
+) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// "1 validation error detected: a" / "2 validation errors detected: a; b", as AWS words it.
+pub(crate) fn validation_errors(messages: &[String]) -> Option<ApiError> {
+    if messages.is_empty() {
+        return None;
+    }
+    let plural = if messages.len() == 1 { "" } else { "s" };
+    Some(ApiError::bad_request(
+        "ValidationException",
+        format!(
+            "{} validation error{plural} detected: {}",
+            messages.len(),
+            messages.join("; ")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn validation_errors_are_counted_and_joined() {
+        assert_eq!(validation_errors(&[]), None);
+        let one = validation_errors(&["a".into()]).unwrap();
+        assert_eq!(one.message, "1 validation error detected: a");
+        let two = validation_errors(&["a".into(), "b".into()]).unwrap();
+        assert_eq!(two.message, "2 validation errors detected: a; b");
+        assert_eq!(two.code, "ValidationException");
+    }
+
+    #[test]
+    fn lambda_errors_carry_the_type_in_a_header() {
+        let response = ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFoundException", "gone")
+            .render(Api::Lambda);
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "ResourceNotFoundException"
+        );
+    }
+}
