@@ -48,7 +48,7 @@ start_moto() {
     moto_pid=$!
     trap 'kill "$moto_pid" 2>/dev/null || true; rm -f "'"$log"'"' EXIT
     for _ in $(seq 1 100); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
             export MOTO_ENDPOINT="http://127.0.0.1:$port"
             return
         fi

@@ -107,9 +107,14 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
         assert_eq!(summary["Status"], "SUCCESS", "{logical_id}: {summary}");
     }
     for consumer in [FunctionKind::Archiver, FunctionKind::Writer] {
+        // By ARN, as the provider names the function (moto filters on the name as given).
+        let arn = format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
+            names.function(consumer)
+        );
         let mappings = lambda
             .list_event_source_mappings()
-            .function_name(names.function(consumer))
+            .function_name(arn)
             .send()
             .await
             .unwrap();
@@ -203,7 +208,8 @@ async fn event_count(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> usize
 #[tokio::test(flavor = "multi_thread")]
 async fn redeploy_diff_update_and_destroy() {
     lambda_harness::assert_release_build();
-    let endpoint = support::shared_moto();
+    let moto = support::PrivateMoto::start().await;
+    let endpoint = moto.endpoint.clone();
     let stack = support::unique_stack("life");
     let name: StackName = stack.parse().unwrap();
     let names = Names::new(&name);

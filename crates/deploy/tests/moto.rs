@@ -454,7 +454,7 @@ impl PrivateMoto {
             python.display()
         );
         let launcher =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_with_iam_resources.py");
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_closer_to_aws.py");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

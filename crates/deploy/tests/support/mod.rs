@@ -109,7 +109,7 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// A moto server of a test's own on a free loopback port (with the resource-aware IAM
-/// authorisation of `moto_with_iam_resources.py`), stopped on drop.
+/// authorisation of `moto_closer_to_aws.py`), stopped on drop.
 pub struct PrivateMoto {
     process: Child,
     pub endpoint: String,
@@ -125,7 +125,7 @@ impl PrivateMoto {
             python.display()
         );
         let launcher =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_with_iam_resources.py");
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_closer_to_aws.py");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -181,7 +181,7 @@ impl Drop for PrivateMoto {
 /// The provider as cargo-lambda built it for the deploy (an x86_64 Linux binary, runnable
 /// here): the same code as in the package the stack's provider function holds.
 pub fn provider_binary() -> PathBuf {
-    workspace_root().join("target/x86_64-unknown-linux-gnu/release/mapping-provider")
+    workspace_root().join("target/lambda-build/x86_64-unknown-linux-gnu/release/mapping-provider")
 }
 
 fn percent_encode(text: &str) -> String {

@@ -1,4 +1,11 @@
-"""moto_server, authorising Kinesis and Lambda requests against the resource AWS uses.
+"""moto_server with two gaps to AWS closed, so the tests can rely on what AWS does.
+
+1. Stack outputs after a change set. moto 5.2 builds a stack's outputs when the stack is
+   created and again on UpdateStack, but not when a change set is executed: a stack made or
+   changed through a change set (the way the deployer works, as CDK does) reports no outputs,
+   or stale ones. The patch rebuilds them after the change set is applied, as AWS has them.
+
+2. Kinesis and Lambda authorisation against the resource AWS uses:
 
 moto 5.2 authorises every Kinesis and Lambda request against the resource "*" and names the
 permission of Lambda's Invoke operation `lambda:Invoke`. AWS authorises them against the
@@ -9,13 +16,15 @@ what it grants, and the device test could not tell a right policy from a wrong o
 This launcher gives those two services the resource through `_determine_resource`, the hook
 moto's own SQS and IAM responses implement, maps the Invoke permission name, and then runs
 moto_server with the usual arguments. Nothing else changes: moto's IAM engine decides.
-Used by crates/deploy/tests/moto.rs, which starts it on a loopback port of its own.
+Used by crates/deploy/tests/moto.rs and tests/lifecycle.rs, which start it on loopback ports of
+their own.
 """
 
 import sys
 from urllib.parse import unquote
 
 from moto.awslambda.responses import LambdaResponse
+from moto.cloudformation.models import ChangeSet
 from moto.iam.access_control import IAMRequest
 from moto.kinesis.responses import KinesisResponse
 from moto.server import main
@@ -55,6 +64,19 @@ def lambda_authorize(self, resource="*"):
     self._authenticate_and_authorize_action(LambdaIAMRequest, resource)
 
 
+apply_change_set = ChangeSet.apply
+
+
+def apply_and_refresh_outputs(self):
+    apply_change_set(self)
+    # moto gives the stack the change set's template only after this returns; the outputs are
+    # built from it, so take it now.
+    self.stack.template = self.template
+    self.stack._parse_template()
+    self.stack.output_map = self.stack._create_output_map()
+
+
+ChangeSet.apply = apply_and_refresh_outputs
 KinesisResponse._determine_resource = kinesis_resource
 LambdaResponse._determine_resource = lambda_resource
 LambdaResponse._authenticate_and_authorize_normal_action = lambda_authorize
