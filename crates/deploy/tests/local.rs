@@ -257,3 +257,67 @@ fn destroy_local_removes_the_state_and_the_config() {
     assert!(!state.exists());
     assert!(!page.join("config.js").exists());
 }
+
+#[test]
+fn a_ten_second_simulation_reports_its_figures_and_every_reading_it_sent_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let _process = start("sim", &state, &page);
+    let output = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .args(["--stack-name", "sim", "--testpage-dir"])
+        .arg(&page)
+        .args([
+            "simulate",
+            "--sensors",
+            "20",
+            "--rate",
+            "500",
+            "--duration",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let field = |name: &str| -> String {
+        report
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no `{name}` in the report:\n{report}"))
+            .trim()
+            .to_owned()
+    };
+    let sent: u64 = field("readings sent")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(field("readings failed"), "0");
+    assert!(sent >= 4_000, "10 s at 500/s: {sent}");
+    assert!(field("throughput").ends_with("readings/s"));
+    assert!(field("PutRecords calls").contains("p99"));
+    assert!(!report.contains(&config(&page).secret_access_key));
+
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = stored(&state)
+            .keys()
+            .filter(|(sensor, _)| sensor.starts_with("sim-"))
+            .count() as u64;
+        if stored == sent {
+            break;
+        }
+        assert!(stored < sent, "more stored ({stored}) than sent ({sent})");
+        assert!(
+            Instant::now() < until,
+            "{stored} of {sent} sent readings stored after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
