@@ -7,8 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -23,6 +21,9 @@ use deploy::stack::names::{FunctionKind, Names};
 use deploy::stack::{StackDefinition, outputs};
 use deploy::stack_name::StackName;
 use serde_json::{Value, json};
+use support::{PrivateMoto, shared_moto};
+
+mod support;
 
 /// moto's default account.
 const ACCOUNT: &str = "123456789012";
@@ -37,19 +38,6 @@ const MAPPINGS: [&str; 2] = [
 const EMPTY_ZIP: [u8; 22] = [
     b'P', b'K', 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ];
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared_moto() -> String {
-    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "MOTO_ENDPOINT is not set: run scripts/test, which starts moto on loopback and \
-             exports its URL"
-        )
-    })
-}
 
 /// A stack name no other test run uses: the shared moto is never reset, and tests run in
 /// parallel.
@@ -435,76 +423,6 @@ async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
         keys.access_key_metadata().is_empty(),
         "the stack must create no access key"
     );
-}
-
-/// A moto server of this test's own, on a free loopback port: switching authentication on
-/// changes the whole server, which the other tests share. Stopped (by its process) on drop.
-struct PrivateMoto {
-    process: Child,
-    endpoint: String,
-    _log: tempfile::NamedTempFile,
-}
-
-impl PrivateMoto {
-    async fn start() -> Self {
-        let python = workspace_root().join(".venv/bin/python");
-        assert!(
-            python.is_file(),
-            "{} is missing: run scripts/test, which installs moto in .venv",
-            python.display()
-        );
-        let launcher =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_closer_to_aws.py");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let process = Command::new(&python)
-            .arg(&launcher)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(log.reopen().unwrap())
-            .spawn()
-            .unwrap();
-        let mut moto = Self {
-            process,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            _log: log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = reqwest::get(format!("{}/moto-api/", moto.endpoint)).await;
-            if ready.is_ok_and(|response| response.status().is_success()) {
-                return moto;
-            }
-            let exited = moto.process.try_wait().unwrap();
-            if exited.is_some() || Instant::now() > deadline {
-                let log = std::fs::read_to_string(moto._log.path()).unwrap_or_default();
-                panic!("moto did not start ({exited:?}):\n{log}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// From now on, every request must be signed by a known key and allowed by its policies.
-    async fn require_authorization(&self) {
-        let response = reqwest::Client::new()
-            .post(format!("{}/moto-api/reset-auth", self.endpoint))
-            .body("0")
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{response:?}");
-    }
-}
-
-impl Drop for PrivateMoto {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
 }
 
 /// How a call was refused for lack of rights, or `None` when it was not. moto answers a
