@@ -150,6 +150,8 @@ pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> 
             anyhow::bail!("the local target stopped: {message}");
         }
         eprintln!("\nstopping: finishing the batches in flight...");
+        // The counters as they stand; batches in flight finish after this and are kept.
+        eprintln!("{}", local_target::console::Snapshot::of(&target).line());
         target.stop().await.map_err(|message| {
             anyhow::anyhow!("the local target stopped with an error: {message}")
         })?;

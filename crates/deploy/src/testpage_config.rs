@@ -58,7 +58,13 @@ const HEADER: &str = "// Written by `deploy`. Holds the device's secret key: git
 
 /// The default location, `testpage/config.js` under the workspace root.
 pub fn default_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testpage/config.js")
+    // crates/deploy -> the workspace root.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .join("testpage/config.js")
 }
 
 impl TestpageConfig {
