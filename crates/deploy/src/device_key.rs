@@ -99,18 +99,7 @@ pub async fn ensure(
 
     // The only copy of a key's secret is the config this deployer writes; a key of this user
     // not in it cannot be used by anyone, and IAM allows two keys per user.
-    let mut deleted = 0;
-    for key in listed.access_key_metadata() {
-        if let Some(id) = key.access_key_id() {
-            iam.delete_access_key()
-                .user_name(user)
-                .access_key_id(id)
-                .send()
-                .await
-                .with_context(|| format!("failed to delete old access key {id} of {user}"))?;
-            deleted += 1;
-        }
-    }
+    let deleted = delete_keys(iam, user, listed.access_key_metadata()).await?;
     let created = iam
         .create_access_key()
         .user_name(user)
@@ -170,17 +159,24 @@ pub async fn delete_all(iam: &aws_sdk_iam::Client, user: &str) -> anyhow::Result
                 .with_context(|| format!("failed to list the access keys of IAM user {user}"));
         }
     };
+    delete_keys(iam, user, listed.access_key_metadata()).await
+}
+
+/// Deletes `keys` of `user`; returns how many.
+async fn delete_keys(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    keys: &[aws_sdk_iam::types::AccessKeyMetadata],
+) -> anyhow::Result<usize> {
     let mut deleted = 0;
-    for key in listed.access_key_metadata() {
-        if let Some(id) = key.access_key_id() {
-            iam.delete_access_key()
-                .user_name(user)
-                .access_key_id(id)
-                .send()
-                .await
-                .with_context(|| format!("failed to delete access key {id} of {user}"))?;
-            deleted += 1;
-        }
+    for id in keys.iter().filter_map(|key| key.access_key_id()) {
+        iam.delete_access_key()
+            .user_name(user)
+            .access_key_id(id)
+            .send()
+            .await
+            .with_context(|| format!("failed to delete access key {id} of {user}"))?;
+        deleted += 1;
     }
     Ok(deleted)
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use telemetry::timestamp::Timestamp;
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
@@ -112,13 +113,11 @@ fn stored(state: &Path) -> HashMap<(String, String), f64> {
 }
 
 fn timestamp(n: u64) -> String {
-    format!(
-        "2026-11-27T{:02}:{:02}:{:02}.{:03}Z",
-        n / 3_600_000,
-        n / 60_000 % 60,
-        n / 1000 % 60,
-        n % 1000
-    )
+    Timestamp::parse("2026-11-27T00:00:00.000Z")
+        .unwrap()
+        .offset_millis(n as i64)
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

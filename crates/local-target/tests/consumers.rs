@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use telemetry::timestamp::Timestamp;
 
 use local_target::consumers::poller::Poller;
 use local_target::consumers::{ConsumerSettings, ConsumerStats};
@@ -82,7 +83,7 @@ fn reading(sensor: &str, n: usize) -> NewRecord {
     let payload = serde_json::json!({
         "sensorid": sensor,
         "value": n,
-        "timestamp": format!("2026-11-27T10:{:02}:{:02}.{:03}Z", n / 60_000 % 60, n / 1000 % 60, n % 1000),
+        "timestamp": Timestamp::parse("2026-11-27T10:00:00.000Z").unwrap().offset_millis(n as i64).unwrap().to_string(),
     });
     NewRecord {
         partition_key: sensor.to_owned(),

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use telemetry::timestamp::Timestamp;
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
@@ -129,13 +130,11 @@ fn archived(root: &Path) -> BTreeSet<String> {
 }
 
 fn timestamp(n: usize) -> String {
-    format!(
-        "2026-11-27T{:02}:{:02}:{:02}.{:03}Z",
-        8 + n / 3_600_000,
-        n / 60_000 % 60,
-        n / 1000 % 60,
-        n % 1000
-    )
+    Timestamp::parse("2026-11-27T08:00:00.000Z")
+        .unwrap()
+        .offset_millis(n as i64)
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

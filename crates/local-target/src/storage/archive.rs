@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use telemetry::archive::ArchiveObject;
 use telemetry::ports::{Archive, PortError};
 
-use crate::storage::StorageError;
+use crate::storage::{StorageError, port_call};
 
 /// The archive folder.
 #[derive(Clone, Debug)]
@@ -61,9 +61,6 @@ impl Archive for FolderArchive {
     async fn put(&self, object: &ArchiveObject) -> Result<(), PortError> {
         let archive = self.clone();
         let object = object.clone();
-        tokio::task::spawn_blocking(move || archive.put_blocking(&object))
-            .await
-            .map_err(|err| PortError::new("archive write", err))?
-            .map_err(|err| PortError::new("archive write", err))
+        port_call("archive write", move || archive.put_blocking(&object)).await
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 use telemetry::metrics::{MetricDatum, Unit};
 use telemetry::ports::{Metrics, PortError};
 
-use crate::storage::{StorageError, open_sqlite};
+use crate::storage::{StorageError, open_sqlite, port_call};
 
 /// The metrics store.
 #[derive(Clone, Debug)]
@@ -125,9 +125,6 @@ impl Metrics for SqliteMetrics {
     async fn publish(&self, datums: &[MetricDatum]) -> Result<(), PortError> {
         let store = self.clone();
         let datums = datums.to_vec();
-        tokio::task::spawn_blocking(move || store.publish_blocking(&datums))
-            .await
-            .map_err(|err| PortError::new("metrics write", err))?
-            .map_err(|err| PortError::new("metrics write", err))
+        port_call("metrics write", move || store.publish_blocking(&datums)).await
     }
 }

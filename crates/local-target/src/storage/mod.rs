@@ -52,6 +52,18 @@ impl StorageError {
     }
 }
 
+/// Runs blocking storage work off the async threads, as one port call named `operation`.
+pub(crate) async fn port_call<T: Send + 'static>(
+    operation: &'static str,
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, telemetry::ports::PortError> {
+    use telemetry::ports::PortError;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| PortError::new(operation, err))?
+        .map_err(|err| PortError::new(operation, err))
+}
+
 /// Opens a SQLite file: WAL with `synchronous = NORMAL` (the stream raises it to FULL), which
 /// survives a crash of the process (what the consumers' redelivery relies on) but may lose the
 /// newest transactions of the table or metrics on power loss; those records are redelivered

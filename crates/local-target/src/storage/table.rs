@@ -12,7 +12,7 @@ use telemetry::query::StoreQuery;
 use telemetry::reading::Reading;
 use telemetry::timestamp::Timestamp;
 
-use crate::storage::{StorageError, open_sqlite};
+use crate::storage::{StorageError, open_sqlite, port_call};
 
 /// The table. Writes and reads have a connection each, so a query never waits for a batch.
 #[derive(Clone, Debug)]
@@ -136,10 +136,7 @@ impl ReadingStore for SqliteTable {
     ) -> Result<(), PartialWrite> {
         let table = self.clone();
         let owned = readings.to_vec();
-        let outcome = tokio::task::spawn_blocking(move || table.put_blocking(&owned))
-            .await
-            .map_err(|err| PortError::new("SQLite write", err))
-            .and_then(|result| result.map_err(|err| PortError::new("SQLite write", err)));
+        let outcome = port_call("SQLite write", move || table.put_blocking(&owned)).await;
         // One transaction: all readings were written, or none.
         outcome.map_err(|cause| PartialWrite {
             unwritten: (0..readings.len()).collect(),
@@ -150,9 +147,6 @@ impl ReadingStore for SqliteTable {
     async fn newest_readings(&self, query: &StoreQuery) -> Result<Vec<Reading>, PortError> {
         let table = self.clone();
         let query = query.clone();
-        tokio::task::spawn_blocking(move || table.newest_blocking(&query))
-            .await
-            .map_err(|err| PortError::new("SQLite query", err))?
-            .map_err(|err| PortError::new("SQLite query", err))
+        port_call("SQLite query", move || table.newest_blocking(&query)).await
     }
 }
