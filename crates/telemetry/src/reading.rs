@@ -4,7 +4,9 @@
 //! - sensor id: 1 to [`MAX_SENSOR_ID_CHARS`] characters, no control characters. Any other
 //!   Unicode is kept as sent (quotes, backslashes and non-Latin text included).
 //! - value: a JSON number or a string holding one (the 2015 page sent the text as typed),
-//!   finite, with a magnitude of at most [`MAX_ABS_VALUE`] (CloudWatch refuses more than 2^360).
+//!   finite, and zero or with a magnitude from [`MIN_ABS_VALUE`] to [`MAX_ABS_VALUE`]: CloudWatch
+//!   refuses magnitudes above 2^360 and below 2^-360, and DynamoDB's numbers stop at 1e-130. A
+//!   value outside both would fail the whole write it travels in, so it is refused on its own.
 //! - timestamp: RFC 3339, between the years 2000 and 9999, and no more than
 //!   [`MAX_CLOCK_SKEW_MS`] after the record reached the stream; absent means the arrival time.
 
@@ -15,6 +17,8 @@ use crate::timestamp::Timestamp;
 pub const MAX_SENSOR_ID_CHARS: usize = 128;
 /// Largest magnitude a value may have.
 pub const MAX_ABS_VALUE: f64 = 1e100;
+/// Smallest magnitude a value other than zero may have.
+pub const MIN_ABS_VALUE: f64 = 1e-100;
 /// How far in the future of its arrival a reading may claim to be: device clocks drift, but a
 /// reading from tomorrow would sit on top of every query for a day.
 pub const MAX_CLOCK_SKEW_MS: i64 = 15 * 60 * 1000;
@@ -54,7 +58,7 @@ pub enum Rejection {
     ValueNotNumeric(String),
     #[error("value is not finite")]
     ValueNotFinite,
-    #[error("value {0} is outside ±{MAX_ABS_VALUE:e}")]
+    #[error("value {0:e} is outside the magnitudes {MIN_ABS_VALUE:e} to {MAX_ABS_VALUE:e}")]
     ValueOutOfRange(f64),
     #[error("timestamp {text:?} is invalid: {reason}")]
     BadTimestamp { text: String, reason: String },
@@ -99,9 +103,11 @@ pub fn validate_sensor_id(id: &str) -> Result<(), Rejection> {
     if id.is_empty() {
         return Err(Rejection::EmptySensorId);
     }
-    // Counting stops one past the limit, so a huge id costs no more than a legal one.
-    let chars = id.chars().take(MAX_SENSOR_ID_CHARS + 1).count();
-    if chars > MAX_SENSOR_ID_CHARS {
+    // An id of at most that many bytes has at most that many characters: the usual case skips
+    // counting. Counting stops one past the limit, so a huge id costs no more than a legal one.
+    if id.len() > MAX_SENSOR_ID_CHARS
+        && id.chars().take(MAX_SENSOR_ID_CHARS + 1).count() > MAX_SENSOR_ID_CHARS
+    {
         return Err(Rejection::SensorIdTooLong {
             chars: id.chars().count(),
         });
@@ -117,7 +123,8 @@ pub fn validate_value(value: f64) -> Result<f64, Rejection> {
     if !value.is_finite() {
         return Err(Rejection::ValueNotFinite);
     }
-    if value.abs() > MAX_ABS_VALUE {
+    let magnitude = value.abs();
+    if magnitude > MAX_ABS_VALUE || (magnitude < MIN_ABS_VALUE && magnitude != 0.0) {
         return Err(Rejection::ValueOutOfRange(value));
     }
     Ok(value)
@@ -166,6 +173,12 @@ mod tests {
             parse_value_text("1e308"),
             Err(Rejection::ValueOutOfRange(1e308))
         );
+        assert_eq!(
+            parse_value_text("-1e-200"),
+            Err(Rejection::ValueOutOfRange(-1e-200))
+        );
+        assert_eq!(parse_value_text("1e-100"), Ok(1e-100));
+        assert_eq!(parse_value_text("-0"), Ok(0.0));
         assert_eq!(
             parse_value_text("warm"),
             Err(Rejection::ValueNotNumeric("warm".into()))

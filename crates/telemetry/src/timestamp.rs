@@ -3,13 +3,14 @@
 //! The table's range key is text, so the text form must sort as time does: a fixed width, one
 //! zone, four-digit years. [`Timestamp`] only holds instants for which that is true.
 
-use chrono::{DateTime, Datelike, Duration, SubsecRound, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt;
 
-/// An instant in UTC, truncated to the millisecond, between [`Timestamp::MIN`] and
-/// [`Timestamp::MAX`].
+/// An instant in UTC, truncated to the millisecond, between [`Timestamp::min`] and
+/// [`Timestamp::max`]. Held as milliseconds since the Unix epoch: the writer hashes and compares
+/// one per record, and an integer is the cheapest form for both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(DateTime<Utc>);
+pub struct Timestamp(i64);
 
 /// Why a text could not become a [`Timestamp`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,32 +26,33 @@ impl Timestamp {
     pub const MIN_YEAR: i32 = 2000;
     /// The last year whose text form keeps four digits.
     pub const MAX_YEAR: i32 = 9999;
+    /// `2000-01-01T00:00:00.000Z` in milliseconds since the epoch.
+    const MIN_MILLIS: i64 = 946_684_800_000;
+    /// `9999-12-31T23:59:59.999Z` in milliseconds since the epoch.
+    const MAX_MILLIS: i64 = 253_402_300_799_999;
 
     /// The earliest representable timestamp, `2000-01-01T00:00:00.000Z`.
     pub fn min() -> Self {
-        Self(
-            Utc.with_ymd_and_hms(Self::MIN_YEAR, 1, 1, 0, 0, 0)
-                .single()
-                .unwrap_or_default(),
-        )
+        Self(Self::MIN_MILLIS)
     }
 
     /// The latest representable timestamp, `9999-12-31T23:59:59.999Z`.
     pub fn max() -> Self {
-        let end = Utc
-            .with_ymd_and_hms(Self::MAX_YEAR, 12, 31, 23, 59, 59)
-            .single()
-            .unwrap_or_default();
-        Self(end + Duration::milliseconds(999))
+        Self(Self::MAX_MILLIS)
     }
 
     /// Normalises an instant: truncated to the millisecond, rejected outside the supported years.
     pub fn from_datetime(instant: DateTime<Utc>) -> Result<Self, TimestampError> {
-        let year = instant.year();
-        if !(Self::MIN_YEAR..=Self::MAX_YEAR).contains(&year) {
-            return Err(TimestampError::OutOfRange);
+        Self::from_millis(instant.timestamp_millis())
+    }
+
+    /// An instant from milliseconds since the Unix epoch.
+    pub fn from_millis(millis: i64) -> Result<Self, TimestampError> {
+        if (Self::MIN_MILLIS..=Self::MAX_MILLIS).contains(&millis) {
+            Ok(Self(millis))
+        } else {
+            Err(TimestampError::OutOfRange)
         }
-        Ok(Self(instant.trunc_subsecs(3)))
     }
 
     /// Parses RFC 3339 text with any offset and normalises it to UTC.
@@ -62,38 +64,33 @@ impl Timestamp {
 
     /// Milliseconds since the Unix epoch.
     pub fn millis(self) -> i64 {
-        self.0.timestamp_millis()
+        self.0
     }
 
     /// The instant as a chrono value.
     pub fn as_datetime(self) -> DateTime<Utc> {
-        self.0
+        // Every value in range is representable, so the default is never used.
+        DateTime::from_timestamp_millis(self.0).unwrap_or_default()
     }
 
     /// The same instant moved by `millis` milliseconds, or `None` outside the supported range.
     pub fn offset_millis(self, millis: i64) -> Option<Self> {
-        Self::from_datetime(self.0 + Duration::milliseconds(millis)).ok()
+        Self::from_millis(self.0.checked_add(millis)?).ok()
     }
 
     /// The start of the minute holding this instant (CloudWatch's standard resolution).
     pub fn minute_start(self) -> Self {
-        let millis = self.millis();
-        Self::from_millis(millis - millis.rem_euclid(60_000)).unwrap_or(self)
-    }
-
-    /// An instant from milliseconds since the Unix epoch.
-    pub fn from_millis(millis: i64) -> Result<Self, TimestampError> {
-        let instant = DateTime::from_timestamp_millis(millis).ok_or(TimestampError::OutOfRange)?;
-        Self::from_datetime(instant)
+        // Whole minutes from the epoch; 2000-01-01 is one, so the result stays in range.
+        Self(self.0 - self.0.rem_euclid(60_000))
     }
 
     /// The calendar date, `YYYY-MM-DD`.
     pub fn date(self) -> String {
-        self.0.format("%Y-%m-%d").to_string()
+        let mut text = self.to_text();
+        text.truncate(10);
+        text
     }
-}
 
-impl Timestamp {
     /// The text form as bytes, digit by digit: chrono's `format` interprets its pattern on every
     /// call, and `write!` with seven padded numbers is not much better; this runs once per stored
     /// reading.
@@ -104,7 +101,7 @@ impl Timestamp {
                 n /= 10;
             }
         }
-        let t = &self.0;
+        let t = self.as_datetime().naive_utc();
         let mut buf = *b"0000-00-00T00:00:00.000Z";
         // Years are 2000..=9999 by construction, so four digits always suffice.
         put(&mut buf, 0, 4, t.year().unsigned_abs());
@@ -113,16 +110,23 @@ impl Timestamp {
         put(&mut buf, 11, 2, t.hour());
         put(&mut buf, 14, 2, t.minute());
         put(&mut buf, 17, 2, t.second());
-        put(&mut buf, 20, 3, t.timestamp_subsec_millis().min(999));
+        put(&mut buf, 20, 3, self.0.rem_euclid(1000) as u32);
         buf
+    }
+
+    /// The text form, `YYYY-MM-DDTHH:MM:SS.sssZ`, as the table's range key holds it. The same as
+    /// `to_string()`, without going through a formatter.
+    pub fn to_text(self) -> String {
+        // Only ASCII digits and separators are written, so the empty fallback never happens.
+        std::str::from_utf8(&self.text())
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.text();
-        // Only ASCII digits and separators were written.
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        f.write_str(std::str::from_utf8(&self.text()).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -195,6 +199,15 @@ mod tests {
                     .to_string()
             );
         }
+    }
+
+    #[test]
+    fn bounds_are_the_supported_years() {
+        assert_eq!(Timestamp::min().to_string(), "2000-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::max().to_string(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp::min().offset_millis(-1), None);
+        assert_eq!(Timestamp::max().offset_millis(1), None);
+        assert_eq!(Timestamp::max().date(), "9999-12-31");
     }
 
     #[test]

@@ -167,15 +167,5 @@ pub fn instant_at(at: SystemTime) -> tokio::time::Instant {
 
 /// The shared JSON log format, on standard error: standard output carries the reports.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_current_span(false)
-        .flatten_event(true)
-        .without_time()
-        .try_init();
+    telemetry_aws::startup::init_logging_to(std::io::stderr);
 }

@@ -7,7 +7,7 @@ mod write;
 
 pub use archive::archive_batch;
 pub use query::{QueryError, answer_query};
-pub use write::{WriteReport, write_batch};
+pub use write::{WriteReport, decode_batch, write_batch};
 
 use crate::events::KinesisEventResponse;
 

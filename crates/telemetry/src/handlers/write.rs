@@ -42,15 +42,21 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
     deadline: Instant,
 ) -> (KinesisEventResponse, WriteReport) {
     let records = &event.records;
-    let outcomes = decode_batch(records);
+    // Each record's rejection, or `None` for the accepted ones, which move into `readings`.
+    let mut rejections: Vec<Option<Rejection>> = Vec::with_capacity(records.len());
+    let mut positions = Vec::with_capacity(records.len());
+    let mut readings = Vec::with_capacity(records.len());
+    for (position, outcome) in decode_batch(records).into_iter().enumerate() {
+        rejections.push(match outcome {
+            Ok(reading) => {
+                positions.push(position);
+                readings.push(reading);
+                None
+            }
+            Err(rejection) => Some(rejection),
+        });
+    }
 
-    let (positions, readings): (Vec<usize>, Vec<Reading>) = outcomes
-        .iter()
-        .enumerate()
-        .filter_map(|(position, outcome)| Some((position, outcome.as_ref().ok()?.clone())))
-        .unzip();
-
-    // Everything before `cut` is done; from `cut` on, Lambda delivers the records again.
     let mut cut = records.len();
     if let Err(partial) = store.put_readings(&readings, deadline).await {
         let first = partial
@@ -68,11 +74,7 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
         .zip(&readings)
         .filter(|(position, _)| done(**position))
         .map(|(position, reading)| (*position, reading));
-    let rejected = outcomes
-        .iter()
-        .take(cut)
-        .filter(|outcome| outcome.is_err())
-        .count();
+    let rejected = rejections.iter().take(cut).flatten().count();
     let planned = plan_datums(stored, rejected, now);
     for (index, chunk) in planned.chunks(MAX_DATUMS_PER_CALL).enumerate() {
         let datums: Vec<MetricDatum> = chunk.iter().map(|p| p.datum.clone()).collect();
@@ -95,10 +97,10 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
         records: records.len(),
         ..WriteReport::default()
     };
-    for (record, outcome) in records.iter().zip(&outcomes).take(cut) {
-        match outcome {
-            Ok(_) => report.accepted += 1,
-            Err(rejection) => {
+    for (record, rejection) in records.iter().zip(&rejections).take(cut) {
+        match rejection {
+            None => report.accepted += 1,
+            Some(rejection) => {
                 *report.rejected.entry(rejection.code()).or_default() += 1;
                 tracing::warn!(
                     sequence_number = %record.kinesis.sequence_number,
@@ -123,7 +125,10 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
 
 /// Decodes every record; of two records with the same sensor id and timestamp, the later wins,
 /// as it would if the two came in separate batches.
-fn decode_batch(records: &[KinesisEventRecord]) -> Vec<Result<Reading, Rejection>> {
+/// Decodes every record of a batch into its reading or its rejection, in the batch's order. Of
+/// two readings with the same sensor id and timestamp the later one wins (it is the newer
+/// write of the same table key); the earlier is rejected as [`Rejection::Superseded`].
+pub fn decode_batch(records: &[KinesisEventRecord]) -> Vec<Result<Reading, Rejection>> {
     let mut outcomes: Vec<Result<Reading, Rejection>> = records
         .iter()
         .map(|record| {
@@ -132,15 +137,19 @@ fn decode_batch(records: &[KinesisEventRecord]) -> Vec<Result<Reading, Rejection
             payload::decode(&record.kinesis.data.0, arrival)
         })
         .collect();
-    let mut latest: HashMap<(String, Timestamp), usize> = HashMap::with_capacity(outcomes.len());
-    for position in 0..outcomes.len() {
-        let Ok(reading) = &outcomes[position] else {
-            continue;
-        };
-        let key = (reading.sensor_id.clone(), reading.timestamp);
-        if let Some(earlier) = latest.insert(key, position) {
-            outcomes[earlier] = Err(Rejection::Superseded);
-        }
+    let superseded: Vec<usize> = {
+        let mut latest: HashMap<(&str, Timestamp), usize> = HashMap::with_capacity(outcomes.len());
+        outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(position, outcome)| {
+                let reading = outcome.as_ref().ok()?;
+                latest.insert((reading.sensor_id.as_str(), reading.timestamp), position)
+            })
+            .collect()
+    };
+    for earlier in superseded {
+        outcomes[earlier] = Err(Rejection::Superseded);
     }
     outcomes
 }
