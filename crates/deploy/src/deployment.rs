@@ -10,10 +10,11 @@ use aws_sdk_cloudformation::types::ChangeSetType;
 use crate::apply::{self, ChangeSet, Proposal, StackState, Waits};
 use crate::assets::{self, BucketState, Package};
 use crate::aws::Session;
-use crate::device_key::{self, KeyOutcome, PageSettings};
+use crate::device_key::{self, KeyOutcome};
 use crate::progress::TerminalProgress;
 use crate::stack::names::Names;
 use crate::stack::{StackDefinition, outputs};
+use crate::testpage_config::StackAddress;
 
 /// How a deploy ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,26 @@ async fn build(workspace: &Path, definition: &StackDefinition) -> anyhow::Result
     Ok(packages)
 }
 
+/// The change set that would bring the stack to `definition` with these packages, or `None`
+/// when nothing would change.
+async fn propose(
+    cfn: &aws_sdk_cloudformation::Client,
+    definition: &StackDefinition,
+    bucket: &str,
+    packages: &[Package],
+    kind: ChangeSetType,
+    waits: &Waits,
+) -> anyhow::Result<Option<ChangeSet>> {
+    let template = crate::synth::render(definition).context("failed to render the template")?;
+    let proposal = Proposal {
+        stack: definition.stack_name.as_str(),
+        template: &template,
+        parameters: assets::stack_parameters(bucket, packages),
+        kind,
+    };
+    apply::create_change_set(cfn, proposal, waits).await
+}
+
 /// Deploys `definition`.
 pub async fn deploy(
     session: &Session,
@@ -81,14 +102,7 @@ pub async fn deploy(
         uploads.uploaded, uploads.skipped
     );
 
-    let template = crate::synth::render(definition).context("failed to render the template")?;
-    let proposal = Proposal {
-        stack,
-        template: &template,
-        parameters: assets::stack_parameters(&bucket, &packages),
-        kind,
-    };
-    let changes = apply::create_change_set(cfn, proposal, waits).await?;
+    let changes = propose(cfn, definition, &bucket, &packages, kind, waits).await?;
     match &changes {
         None => println!("no changes: stack `{stack}` is up to date"),
         Some(change_set) => {
@@ -117,8 +131,8 @@ pub async fn deploy(
             .with_context(|| format!("stack `{stack}` has no output {key}"))
     };
     let (kinesis_endpoint, lambda_endpoint) =
-        PageSettings::endpoints(&session.region, session.endpoint_url.as_deref());
-    let settings = PageSettings {
+        StackAddress::aws_endpoints(&session.region, session.endpoint_url.as_deref());
+    let address = StackAddress {
         stack_name: stack.to_owned(),
         region: session.region.clone(),
         stream_name: output(outputs::STREAM)?,
@@ -127,7 +141,7 @@ pub async fn deploy(
         lambda_endpoint,
     };
     let user = output(outputs::DEVICE_USER)?;
-    let key = device_key::ensure(&clients.iam, &user, &settings, paths.config_js).await?;
+    let key = device_key::ensure(&clients.iam, &user, &address, paths.config_js).await?;
     match &key {
         KeyOutcome::Kept { access_key_id } => eprintln!(
             "device key {access_key_id} is still valid; kept in {}",
@@ -178,14 +192,7 @@ pub async fn diff(
     // The keys depend on the packages' contents; nothing is uploaded.
     let packages = build(workspace, definition).await?;
     let bucket = Names::new(&definition.stack_name).asset_bucket(&session.account, &session.region);
-    let template = crate::synth::render(definition).context("failed to render the template")?;
-    let proposal = Proposal {
-        stack,
-        template: &template,
-        parameters: assets::stack_parameters(&bucket, &packages),
-        kind,
-    };
-    let changes = apply::create_change_set(cfn, proposal, waits).await?;
+    let changes = propose(cfn, definition, &bucket, &packages, kind, waits).await?;
     if let Some(change_set) = &changes {
         apply::delete_change_set(cfn, &change_set.id).await?;
         if made_for_diff {

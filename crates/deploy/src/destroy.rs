@@ -102,7 +102,9 @@ pub async fn destroy(
     }
 
     match TestpageConfig::read(config_path) {
-        Some(config) if config.target == Target::Aws && config.stack_name == stack.as_str() => {
+        Some(config)
+            if config.target == Target::Aws && config.stack.stack_name == stack.as_str() =>
+        {
             testpage_config::remove(config_path)
                 .with_context(|| format!("failed to remove {}", config_path.display()))?;
             done.config = true;
@@ -111,7 +113,7 @@ pub async fn destroy(
             "left {} in place: it is for {:?} stack `{}`, not this one",
             config_path.display(),
             config.target,
-            config.stack_name
+            config.stack.stack_name
         ),
         None => {}
     }

@@ -7,37 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use aws_sdk_iam::types::StatusType;
 
-use crate::testpage_config::{Target, TestpageConfig};
-
-/// What the test page needs besides the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageSettings {
-    /// The stack's name.
-    pub stack_name: String,
-    /// The region.
-    pub region: String,
-    /// The stream's name.
-    pub stream_name: String,
-    /// The query API function's name.
-    pub api_function_name: String,
-    /// Kinesis' base URL.
-    pub kinesis_endpoint: String,
-    /// Lambda's base URL.
-    pub lambda_endpoint: String,
-}
-
-impl PageSettings {
-    /// The AWS endpoints of `region`, or `endpoint_url` for both when given.
-    pub fn endpoints(region: &str, endpoint_url: Option<&str>) -> (String, String) {
-        match endpoint_url {
-            Some(url) => (url.to_owned(), url.to_owned()),
-            None => (
-                format!("https://kinesis.{region}.amazonaws.com"),
-                format!("https://lambda.{region}.amazonaws.com"),
-            ),
-        }
-    }
-}
+use crate::testpage_config::{StackAddress, Target, TestpageConfig};
 
 /// What was done about the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +31,7 @@ pub enum KeyOutcome {
 pub async fn ensure(
     iam: &aws_sdk_iam::Client,
     user: &str,
-    settings: &PageSettings,
+    stack: &StackAddress,
     config_path: &Path,
 ) -> anyhow::Result<KeyOutcome> {
     let listed = iam
@@ -79,13 +49,13 @@ pub async fn ensure(
 
     let configured = TestpageConfig::read(config_path).filter(|c| {
         c.target == Target::Aws
-            && c.stack_name == settings.stack_name
-            && c.region == settings.region
+            && c.stack.stack_name == stack.stack_name
+            && c.stack.region == stack.region
             && active.contains(&c.access_key_id)
     });
     if let Some(existing) = configured {
         let wanted = page_config(
-            settings,
+            stack,
             existing.access_key_id.clone(),
             existing.secret_access_key.clone(),
         );
@@ -111,7 +81,7 @@ pub async fn ensure(
         .context("IAM CreateAccessKey returned no key")?;
     let access_key_id = key.access_key_id().to_owned();
     let config = page_config(
-        settings,
+        stack,
         access_key_id.clone(),
         key.secret_access_key().to_owned(),
     );
@@ -122,15 +92,10 @@ pub async fn ensure(
     })
 }
 
-fn page_config(settings: &PageSettings, access_key_id: String, secret: String) -> TestpageConfig {
+fn page_config(stack: &StackAddress, access_key_id: String, secret: String) -> TestpageConfig {
     TestpageConfig {
         target: Target::Aws,
-        stack_name: settings.stack_name.clone(),
-        region: settings.region.clone(),
-        stream_name: settings.stream_name.clone(),
-        api_function_name: settings.api_function_name.clone(),
-        kinesis_endpoint: settings.kinesis_endpoint.clone(),
-        lambda_endpoint: settings.lambda_endpoint.clone(),
+        stack: stack.clone(),
         access_key_id,
         secret_access_key: secret,
     }

@@ -16,7 +16,7 @@ use crate::stack::StackDefinition;
 use crate::stack::mapping::{self, MappingSettings};
 use crate::stack::names::{FunctionKind, Names};
 use crate::stack::stream::RETENTION_HOURS;
-use crate::testpage_config::{self, Target, TestpageConfig};
+use crate::testpage_config::{self, StackAddress, Target, TestpageConfig};
 
 /// Flags of the local target.
 #[derive(Debug, Clone, Args)]
@@ -99,12 +99,14 @@ pub fn testpage_config(
     let endpoint = format!("http://{}", target.address);
     TestpageConfig {
         target: Target::Local,
-        stack_name: stack_name.to_owned(),
-        region: settings.region.clone(),
-        stream_name: settings.stream_name.clone(),
-        api_function_name: settings.query_function_name.clone(),
-        kinesis_endpoint: endpoint.clone(),
-        lambda_endpoint: endpoint,
+        stack: StackAddress {
+            stack_name: stack_name.to_owned(),
+            region: settings.region.clone(),
+            stream_name: settings.stream_name.clone(),
+            api_function_name: settings.query_function_name.clone(),
+            kinesis_endpoint: endpoint.clone(),
+            lambda_endpoint: endpoint,
+        },
         access_key_id: target.key.access_key_id.clone(),
         secret_access_key: target.key.secret_access_key.clone(),
     }
@@ -198,7 +200,7 @@ pub fn destroy(
     // Only a config that points at this local stack is ours to remove.
     if let Some(config) = TestpageConfig::read(config_js)
         && config.target == Target::Local
-        && config.stack_name == definition.stack_name.as_str()
+        && config.stack.stack_name == definition.stack_name.as_str()
     {
         testpage_config::remove(config_js)
             .with_context(|| format!("failed to remove {}", config_js.display()))?;

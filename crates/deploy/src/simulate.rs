@@ -57,11 +57,11 @@ pub fn target(config: &TestpageConfig) -> Target {
     Target {
         // On AWS the SDK finds the regional endpoint itself.
         endpoint_url: match config.target {
-            testpage_config::Target::Local => Some(config.kinesis_endpoint.clone()),
+            testpage_config::Target::Local => Some(config.stack.kinesis_endpoint.clone()),
             testpage_config::Target::Aws => None,
         },
-        region: config.region.clone(),
-        stream_name: config.stream_name.clone(),
+        region: config.stack.region.clone(),
+        stream_name: config.stack.stream_name.clone(),
         access_key_id: config.access_key_id.clone(),
         secret_access_key: config.secret_access_key.clone(),
     }
@@ -190,12 +190,14 @@ mod tests {
     fn the_local_target_is_addressed_by_its_url_and_aws_by_the_sdk() {
         let mut config = TestpageConfig {
             target: testpage_config::Target::Local,
-            stack_name: "demo".into(),
-            region: "eu-west-1".into(),
-            stream_name: "demo-IoTEventStream".into(),
-            api_function_name: "demo-IoTAPI".into(),
-            kinesis_endpoint: "http://127.0.0.1:4567".into(),
-            lambda_endpoint: "http://127.0.0.1:4567".into(),
+            stack: testpage_config::StackAddress {
+                stack_name: "demo".into(),
+                region: "eu-west-1".into(),
+                stream_name: "demo-IoTEventStream".into(),
+                api_function_name: "demo-IoTAPI".into(),
+                kinesis_endpoint: "http://127.0.0.1:4567".into(),
+                lambda_endpoint: "http://127.0.0.1:4567".into(),
+            },
             access_key_id: "AKIA".into(),
             secret_access_key: "secret".into(),
         };

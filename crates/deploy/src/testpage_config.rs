@@ -19,11 +19,10 @@ pub enum Target {
     Local,
 }
 
-/// The page's configuration, serialised as `window.IOT_CONFIG = {...};`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The stack the page talks to: its names, and the base URLs of Kinesis and Lambda.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TestpageConfig {
-    pub target: Target,
+pub struct StackAddress {
     pub stack_name: String,
     pub region: String,
     pub stream_name: String,
@@ -32,6 +31,29 @@ pub struct TestpageConfig {
     pub kinesis_endpoint: String,
     /// Base URL of the Lambda API.
     pub lambda_endpoint: String,
+}
+
+impl StackAddress {
+    /// The Kinesis and Lambda endpoints of `region` on AWS, or `endpoint_url` for both when given.
+    pub fn aws_endpoints(region: &str, endpoint_url: Option<&str>) -> (String, String) {
+        match endpoint_url {
+            Some(url) => (url.to_owned(), url.to_owned()),
+            None => (
+                format!("https://kinesis.{region}.amazonaws.com"),
+                format!("https://lambda.{region}.amazonaws.com"),
+            ),
+        }
+    }
+}
+
+/// The page's configuration, serialised as `window.IOT_CONFIG = {...};` with the stack's
+/// fields at the top level beside the target and the key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestpageConfig {
+    pub target: Target,
+    #[serde(flatten)]
+    pub stack: StackAddress,
     pub access_key_id: String,
     pub secret_access_key: String,
 }
@@ -41,12 +63,7 @@ impl std::fmt::Debug for TestpageConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestpageConfig")
             .field("target", &self.target)
-            .field("stack_name", &self.stack_name)
-            .field("region", &self.region)
-            .field("stream_name", &self.stream_name)
-            .field("api_function_name", &self.api_function_name)
-            .field("kinesis_endpoint", &self.kinesis_endpoint)
-            .field("lambda_endpoint", &self.lambda_endpoint)
+            .field("stack", &self.stack)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
             .finish()
@@ -117,12 +134,14 @@ mod tests {
     fn sample() -> TestpageConfig {
         TestpageConfig {
             target: Target::Local,
-            stack_name: "demo".into(),
-            region: "us-east-1".into(),
-            stream_name: "demo-IoTEventStream".into(),
-            api_function_name: "demo-IoTAPI".into(),
-            kinesis_endpoint: "http://127.0.0.1:4567".into(),
-            lambda_endpoint: "http://127.0.0.1:4567".into(),
+            stack: StackAddress {
+                stack_name: "demo".into(),
+                region: "us-east-1".into(),
+                stream_name: "demo-IoTEventStream".into(),
+                api_function_name: "demo-IoTAPI".into(),
+                kinesis_endpoint: "http://127.0.0.1:4567".into(),
+                lambda_endpoint: "http://127.0.0.1:4567".into(),
+            },
             access_key_id: "AKIALOCAL".into(),
             secret_access_key: "s3cr\"et</script>".into(),
         }

@@ -21,7 +21,7 @@ use deploy::stack_name::StackName;
 use deploy::testpage_config::{Target, TestpageConfig};
 use lambda_harness::Outcome;
 use serde_json::Value;
-use support::{ACCOUNT, REGION, admin, deploy, s3, sdk_config, stderr, stdout};
+use support::{ACCOUNT, REGION, admin, deploy, open_shards, s3, sdk_config, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
@@ -127,14 +127,14 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     assert_eq!(mode, 0o600);
     let page = TestpageConfig::read(&config_js).unwrap();
     assert_eq!(page.target, Target::Aws);
-    assert_eq!(page.stack_name, stack);
-    assert_eq!(page.region, REGION);
-    assert_eq!(page.stream_name, names.stream());
+    assert_eq!(page.stack.stack_name, stack);
+    assert_eq!(page.stack.region, REGION);
+    assert_eq!(page.stack.stream_name, names.stream());
     assert_eq!(
-        page.api_function_name,
+        page.stack.api_function_name,
         names.function(FunctionKind::QueryApi)
     );
-    assert_eq!(page.kinesis_endpoint, moto.endpoint);
+    assert_eq!(page.stack.kinesis_endpoint, moto.endpoint);
     // The secret is in the file and nowhere in what the deploy printed.
     assert!(!page.secret_access_key.is_empty());
     assert!(!printed.contains(&page.secret_access_key));
@@ -155,7 +155,7 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     let kinesis = aws_sdk_kinesis::Client::new(&device);
     kinesis
         .put_record()
-        .stream_name(&page.stream_name)
+        .stream_name(&page.stack.stream_name)
         .partition_key("s-1")
         .data(Blob::new(r#"{"sensorid":"s-1","value":21.5}"#))
         .send()
@@ -163,7 +163,7 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
         .expect("moto accepts the device key for PutRecord");
     kinesis
         .describe_stream_summary()
-        .stream_name(&page.stream_name)
+        .stream_name(&page.stack.stream_name)
         .send()
         .await
         .expect("the device may DescribeStreamSummary");
@@ -174,7 +174,7 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     .await;
     let refused = aws_sdk_kinesis::Client::new(&forged)
         .put_record()
-        .stream_name(&page.stream_name)
+        .stream_name(&page.stack.stream_name)
         .partition_key("s-1")
         .data(Blob::new("{}"))
         .send()
@@ -286,20 +286,7 @@ async fn redeploy_diff_update_and_destroy() {
 
     let updated = run(with(&["--shard-count", "2"]));
     assert!(updated.status.success(), "{}", stderr(&updated));
-    let kinesis = aws_sdk_kinesis::Client::new(&config);
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(names.stream())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        summary
-            .stream_description_summary()
-            .unwrap()
-            .open_shard_count(),
-        2
-    );
+    assert_eq!(open_shards(&config, &names.stream()).await, 2);
 
     // 4. Destroy with archived objects (two versions of one key, and a deleted one).
     let s3 = s3(&config);
@@ -353,7 +340,7 @@ async fn redeploy_diff_update_and_destroy() {
         "table"
     );
     assert!(
-        kinesis
+        aws_sdk_kinesis::Client::new(&config)
             .describe_stream_summary()
             .stream_name(names.stream())
             .send()

@@ -82,8 +82,8 @@ async fn kinesis(config: &TestpageConfig) -> aws_sdk_kinesis::Client {
         "config.js",
     );
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(config.region.clone()))
-        .endpoint_url(&config.kinesis_endpoint)
+        .region(aws_config::Region::new(config.stack.region.clone()))
+        .endpoint_url(&config.stack.kinesis_endpoint)
         .credentials_provider(credentials)
         .load()
         .await;
@@ -129,7 +129,7 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     let config = config(&page);
     assert_eq!(config.target, Target::Local);
     assert_eq!(
-        config.kinesis_endpoint,
+        config.stack.kinesis_endpoint,
         format!("http://{}", process.address)
     );
     let client = kinesis(&config).await;
@@ -144,7 +144,7 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
             client.clone(),
             next.clone(),
             acknowledged.clone(),
-            config.stream_name.clone(),
+            config.stack.stream_name.clone(),
         );
         workers.push(tokio::spawn(async move {
             loop {

@@ -7,9 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use aws_sdk_kinesis::config::http::HttpResponse;
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
@@ -21,13 +21,10 @@ use deploy::stack::names::{FunctionKind, Names};
 use deploy::stack::{StackDefinition, outputs};
 use deploy::stack_name::StackName;
 use serde_json::{Value, json};
-use support::{PrivateMoto, shared_moto};
+use support::{ACCOUNT, PrivateMoto, REGION, admin, open_shards, s3, sdk_config, shared_moto};
 
 mod support;
 
-/// moto's default account.
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
 const MAPPINGS: [&str; 2] = [
     "IoTMapEventSourceS3EventProcessor",
     "IoTMapEventSourceDDBEventProcessor",
@@ -42,34 +39,7 @@ const EMPTY_ZIP: [u8; 22] = [
 /// A stack name no other test run uses: the shared moto is never reset, and tests run in
 /// parallel.
 fn unique_stack_name(prefix: &str) -> StackName {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let id = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
-    format!("{prefix}{:x}", id & 0xffff_ffff_ffff)
-        .parse()
-        .unwrap()
-}
-
-async fn sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(REGION))
-        .credentials_provider(credentials)
-        .load()
-        .await
-}
-
-fn test_credentials() -> Credentials {
-    Credentials::new("test", "test", None, None, "static")
-}
-
-fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    support::unique_stack(prefix).parse().unwrap()
 }
 
 /// A created stack.
@@ -84,7 +54,7 @@ async fn create_stack(config: &SdkConfig, endpoint: &str, stack: &StackName) -> 
     let template = deploy::synth::render(&StackDefinition::new(stack.clone())).unwrap();
 
     let asset_bucket = format!("{stack}-assets");
-    let s3 = s3_client(config);
+    let s3 = s3(config);
     s3.create_bucket()
         .bucket(&asset_bucket)
         .send()
@@ -226,7 +196,7 @@ async fn moto_json(endpoint: &str, service: &str, target: &str, body: Value) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
     let endpoint = shared_moto();
-    let config = sdk_config(&endpoint, test_credentials()).await;
+    let config = sdk_config(&endpoint, admin()).await;
     let stack = unique_stack_name("cfn");
     let names = Names::new(&stack);
     let deployed = create_stack(&config, &endpoint, &stack).await;
@@ -273,22 +243,9 @@ async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
         }
     }
 
-    let kinesis = aws_sdk_kinesis::Client::new(&config);
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(names.stream())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        summary
-            .stream_description_summary()
-            .unwrap()
-            .open_shard_count(),
-        1
-    );
+    assert_eq!(open_shards(&config, &names.stream()).await, 1);
 
-    s3_client(&config)
+    s3(&config)
         .head_bucket()
         .bucket(&bucket)
         .send()
@@ -444,7 +401,7 @@ fn denial<T, E: ProvideErrorMetadata>(
 #[tokio::test(flavor = "multi_thread")]
 async fn the_device_key_can_put_readings_and_query_and_nothing_else() {
     let moto = PrivateMoto::start().await;
-    let admin = sdk_config(&moto.endpoint, test_credentials()).await;
+    let admin = sdk_config(&moto.endpoint, admin()).await;
     let stack = unique_stack_name("dev");
     let names = Names::new(&stack);
     create_stack(&admin, &moto.endpoint, &stack).await;
@@ -528,7 +485,7 @@ async fn the_device_key_can_put_readings_and_query_and_nothing_else() {
         .send()
         .await;
     assert!(denial(&put_item).is_some(), "PutItem: {put_item:?}");
-    let get_object = s3_client(&device)
+    let get_object = s3(&device)
         .get_object()
         .bucket(names.archive_bucket(ACCOUNT))
         .key("2026-01-01/1.json")

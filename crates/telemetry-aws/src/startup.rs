@@ -67,7 +67,7 @@ where
 }
 
 /// The log filter from the environment, and the variable and value refused, if one was.
-pub fn log_filter() -> (Targets, Option<(&'static str, String)>) {
+fn log_filter() -> (Targets, Option<(&'static str, String)>) {
     log_filter_from(|variable| std::env::var(variable).ok())
 }
 

@@ -55,6 +55,19 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// How many shards of `stream` are open.
+pub async fn open_shards(config: &SdkConfig, stream: &str) -> i32 {
+    aws_sdk_kinesis::Client::new(config)
+        .describe_stream_summary()
+        .stream_name(stream)
+        .send()
+        .await
+        .unwrap()
+        .stream_description_summary()
+        .unwrap()
+        .open_shard_count()
+}
+
 /// The `deploy` binary with a clean AWS environment: static test credentials, no shared
 /// files, no instance metadata, cargo-lambda on PATH.
 pub fn deploy_command(args: &[&str]) -> Command {
