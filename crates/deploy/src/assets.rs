@@ -54,6 +54,14 @@ pub enum BuildError {
         /// Its exit status.
         status: String,
     },
+    /// The lock that keeps two builds from writing the same packages at once.
+    #[error("locking {path} (which keeps two builds of the packages apart): {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// A package is not where cargo-lambda puts it.
     #[error("reading the package {path}: {source}")]
     Read {
@@ -64,15 +72,29 @@ pub enum BuildError {
     },
 }
 
-/// One function's package.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One function's package, read once: what is hashed is what is uploaded, whatever a later
+/// build writes to the file.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Package {
     /// Which function.
     pub kind: FunctionKind,
-    /// The zip (one `bootstrap` entry).
+    /// Where cargo-lambda wrote the zip (one `bootstrap` entry).
     pub zip: PathBuf,
-    /// SHA-256 of the zip, hex.
+    /// The zip's bytes.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`, hex.
     pub sha256: String,
+}
+
+impl std::fmt::Debug for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Package")
+            .field("kind", &self.kind)
+            .field("zip", &self.zip)
+            .field("bytes", &self.bytes.len())
+            .field("sha256", &self.sha256)
+            .finish()
+    }
 }
 
 impl Package {
@@ -95,7 +117,9 @@ pub fn cargo_package(kind: FunctionKind) -> &'static str {
 
 /// The workspace the deployer was built from (where the functions' sources are).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // `crates/deploy` is two levels down.
+    crate_dir.ancestors().nth(2).unwrap_or(crate_dir).to_owned()
 }
 
 fn rust_target(architecture: Architecture) -> (&'static str, &'static str) {
@@ -113,7 +137,12 @@ pub fn lambda_dir(workspace: &Path, architecture: Architecture) -> PathBuf {
 }
 
 /// Builds the four functions with one `cargo lambda build --release --output-format zip`
-/// (cargo's output goes to standard error) and hashes the zips.
+/// (cargo's output goes to standard error), then reads and hashes the zips.
+///
+/// cargo's own lock ends with the compile, but cargo-lambda writes the zips after it, in
+/// place; a second build running then (two deploys, or two tests) would hand this one
+/// half-written zips. So a lock file in the packages' folder is held from the build until
+/// the zips are read.
 pub fn build(workspace: &Path, architecture: Architecture) -> Result<Vec<Package>, BuildError> {
     check_cargo_lambda()?;
     let (arch, target) = rust_target(architecture);
@@ -121,6 +150,7 @@ pub fn build(workspace: &Path, architecture: Architecture) -> Result<Vec<Package
         return Err(BuildError::TargetMissing { arch, target });
     }
     let dir = lambda_dir(workspace, architecture);
+    let _lock = lock_packages(&dir)?;
     let mut command = Command::new("cargo");
     command
         .current_dir(workspace)
@@ -161,10 +191,40 @@ pub fn build(workspace: &Path, architecture: Architecture) -> Result<Vec<Package
             Ok(Package {
                 kind,
                 sha256: hex::encode(Sha256::digest(&bytes)),
+                bytes,
                 zip,
             })
         })
         .collect()
+}
+
+/// Takes the packages folder's lock, waiting (and saying so) while another build holds it.
+/// The lock goes with the returned file, also when the process dies.
+fn lock_packages(dir: &Path) -> Result<std::fs::File, BuildError> {
+    let path = dir.join(".build.lock");
+    let error = |source| BuildError::Lock {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(error)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for another build of the packages in {} to finish",
+                dir.display()
+            );
+            file.lock().map_err(error)?;
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(error(source)),
+    }
+    Ok(file)
 }
 
 fn check_cargo_lambda() -> Result<(), BuildError> {
@@ -332,13 +392,10 @@ pub async fn upload_missing(
                 }
             },
         }
-        let body = ByteStream::from_path(&package.zip)
-            .await
-            .with_context(|| format!("failed to read {}", package.zip.display()))?;
         s3.put_object()
             .bucket(bucket)
             .key(&key)
-            .body(body)
+            .body(ByteStream::from(package.bytes.clone()))
             .content_type("application/zip")
             .server_side_encryption(ServerSideEncryption::Aes256)
             .send()
@@ -363,6 +420,7 @@ mod tests {
         let package = Package {
             kind: FunctionKind::Writer,
             zip: PathBuf::from("x.zip"),
+            bytes: Vec::new(),
             sha256: "ab12".to_owned(),
         };
         assert_eq!(package.key(), "IoTDDBEventProcessor/ab12.zip");

@@ -1,7 +1,7 @@
 //! The command line: clap's raw flags, turned into a validated [`StackDefinition`] and AWS
 //! target before anything runs.
 //!
-//! With no subcommand the tool deploys; `synth`, `diff`, `destroy` and `simulate` are
+//! With no subcommand the tool deploys; `synth`, `package`, `diff`, `destroy` and `simulate` are
 //! subcommands; `--local` runs the stack on this machine instead. The definition flags and
 //! the AWS flags are global, so they may come before or after the subcommand.
 
@@ -68,6 +68,9 @@ impl Cli {
 pub enum Command {
     /// Print the stack's CloudFormation template (no AWS call).
     Synth(SynthArgs),
+    /// Build the functions' packages with cargo-lambda, as a deploy does, and print each one's
+    /// content-addressed key, size and file (no AWS call).
+    Package,
     /// Show what a deploy would change: a change set is created, described and deleted.
     Diff(DiffArgs),
     /// Delete the stack, its archived data, the device's keys, the asset bucket and the test

@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let local = cli.local.local;
     match &cli.command {
         Some(Command::Synth(args)) => synth(&definition, args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Package) => package(&definition).map(|()| ExitCode::SUCCESS),
         Some(Command::Simulate(args)) => {
             crate::simulate::run(args, &config_js).map(|()| ExitCode::SUCCESS)
         }
@@ -127,7 +128,7 @@ async fn on_aws(
             );
             ExitCode::SUCCESS
         }
-        Some(Command::Synth(_) | Command::Simulate(_)) => ExitCode::SUCCESS,
+        Some(Command::Synth(_) | Command::Package | Command::Simulate(_)) => ExitCode::SUCCESS,
     };
     report_calls(&session, started);
     Ok(code)
@@ -178,4 +179,23 @@ fn synth(definition: &StackDefinition, args: &SynthArgs) -> anyhow::Result<()> {
             .write_all(text.as_bytes())
             .context("failed to write the template to standard output"),
     }
+}
+
+/// One line per package: key, size, file.
+fn package(definition: &StackDefinition) -> anyhow::Result<()> {
+    eprintln!("building the functions with cargo-lambda");
+    let workspace = crate::assets::workspace_root();
+    let packages = crate::assets::build(&workspace, definition.architecture)?;
+    let mut out = std::io::stdout().lock();
+    for package in &packages {
+        writeln!(
+            out,
+            "{}  {} bytes  {}",
+            package.key(),
+            package.bytes.len(),
+            package.zip.display()
+        )
+        .context("failed to write to standard output")?;
+    }
+    Ok(())
 }

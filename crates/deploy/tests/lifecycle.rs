@@ -381,6 +381,50 @@ async fn redeploy_diff_update_and_destroy() {
     assert!(!dir.path().join("config.js").exists(), "config removed");
 }
 
+/// Two builds at once (two deploys, or two of these tests) each read whole packages.
+/// cargo-lambda writes the zips in place after cargo's lock is released, so before the
+/// deployer's own lock a build that started a moment later rewrote the zips the first was
+/// still hashing, and the first uploaded a truncated package.
+#[test]
+fn package_builds_running_at_once_each_read_whole_packages() {
+    use sha2::{Digest, Sha256};
+    use std::process::Stdio;
+    let spawn = || {
+        support::deploy_command(&["--stack-name", "packages", "package"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for stagger_ms in [200, 1_000, 2_000] {
+        let first = spawn();
+        std::thread::sleep(std::time::Duration::from_millis(stagger_ms));
+        let second = spawn();
+        let [first, second] = [first, second].map(|child| child.wait_with_output().unwrap());
+        for output in [&first, &second] {
+            assert!(output.status.success(), "{}", stderr(output));
+        }
+        let listing = stdout(&first);
+        assert_eq!(listing, stdout(&second), "stagger {stagger_ms} ms");
+        let lines: Vec<&str> = listing.lines().collect();
+        assert_eq!(lines.len(), FunctionKind::ALL.len(), "{listing}");
+        for line in lines {
+            // `<function>/<sha256>.zip  <n> bytes  <file>`
+            let fields: Vec<&str> = line.split("  ").collect();
+            let [key, size, file] = fields[..] else {
+                panic!("{line}")
+            };
+            let bytes = std::fs::read(file).unwrap();
+            let sha = hex::encode(Sha256::digest(&bytes));
+            assert!(
+                key.ends_with(&format!("/{sha}.zip")),
+                "{line}: file is {sha}"
+            );
+            assert_eq!(size, format!("{} bytes", bytes.len()), "{line}");
+        }
+    }
+}
+
 #[test]
 fn missing_cargo_lambda_and_a_missing_arm64_target_are_clear_errors() {
     let endpoint = support::shared_moto();

@@ -6,12 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use deploy::assets::workspace_root;
 use deploy::stack::StackDefinition;
 use serde_json::{Value, json};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// What `deploy --stack-name demo synth` prints.
 fn render_demo() -> String {

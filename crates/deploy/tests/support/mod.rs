@@ -8,15 +8,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
+use deploy::assets::workspace_root;
 use lambda_harness::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 pub fn shared_moto() -> String {
     std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
