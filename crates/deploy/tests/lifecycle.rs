@@ -381,12 +381,15 @@ async fn redeploy_diff_update_and_destroy() {
     assert!(!dir.path().join("config.js").exists(), "config removed");
 }
 
-/// Two builds at once (two deploys, or two of these tests) each read whole packages.
-/// cargo-lambda writes the zips in place after cargo's lock is released, so before the
+/// Two builds at once (two deploys, or two of these tests) each read whole packages, and a
+/// binary rebuilt the same gives the same keys.
+///
+/// cargo-lambda writes its output in place after cargo's lock is released, so before the
 /// deployer's own lock a build that started a moment later rewrote the zips the first was
-/// still hashing, and the first uploaded a truncated package.
+/// still hashing, and the first uploaded a truncated package. And cargo-lambda's zips carry
+/// the binary's mtime, so a fresh checkout (or a `touch`) gave new keys for the same code.
 #[test]
-fn package_builds_running_at_once_each_read_whole_packages() {
+fn package_builds_running_at_once_each_read_whole_packages_keyed_by_content() {
     use sha2::{Digest, Sha256};
     use std::process::Stdio;
     let spawn = || {
@@ -423,6 +426,20 @@ fn package_builds_running_at_once_each_read_whole_packages() {
             assert_eq!(size, format!("{} bytes", bytes.len()), "{line}");
         }
     }
+
+    let listing = |output: std::process::Output| {
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let before = listing(spawn().wait_with_output().unwrap());
+    // What a rebuild with the same result leaves behind: the same bytes, a new mtime.
+    std::fs::File::options()
+        .write(true)
+        .open(support::built_binary(FunctionKind::QueryApi))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(listing(spawn().wait_with_output().unwrap()), before);
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
+use cfn_model::resources::lambda::Architecture;
 use deploy::assets::workspace_root;
+use deploy::stack::names::FunctionKind;
 use lambda_harness::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
 
@@ -188,10 +190,17 @@ impl Drop for PrivateMoto {
     }
 }
 
-/// The provider as cargo-lambda built it for the deploy (an x86_64 Linux binary, runnable
-/// here): the same code as in the package the stack's provider function holds.
+/// A function's binary as cargo-lambda built it for the deploy (x86_64 Linux, runnable here):
+/// what its package holds as `bootstrap`.
+pub fn built_binary(kind: FunctionKind) -> PathBuf {
+    deploy::assets::lambda_dir(&workspace_root(), Architecture::X86_64)
+        .join(deploy::assets::cargo_package(kind))
+        .join("bootstrap")
+}
+
+/// The custom resources' provider, as the stack's provider function runs it.
 pub fn provider_binary() -> PathBuf {
-    workspace_root().join("target/lambda-build/x86_64-unknown-linux-gnu/release/mapping-provider")
+    built_binary(FunctionKind::MappingProvider)
 }
 
 fn percent_encode(text: &str) -> String {
