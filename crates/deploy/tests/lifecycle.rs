@@ -427,6 +427,21 @@ fn package_builds_running_at_once_each_read_whole_packages_keyed_by_content() {
         }
     }
 
+    // Built on any machine, the packages name the dependencies' sources the same way, and
+    // never by the builder's home folder.
+    let cargo_home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+    let home_path = format!("{cargo_home}/registry/src/");
+    for kind in FunctionKind::ALL {
+        let binary = std::fs::read(support::built_binary(kind)).unwrap();
+        let holds = |needle: &str| binary.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(!holds(&home_path), "{kind:?} names {home_path}");
+        assert!(
+            holds("/cargo/registry/src/"),
+            "{kind:?}: no remapped source path"
+        );
+    }
+
     let listing = |output: std::process::Output| {
         assert!(output.status.success(), "{}", stderr(&output));
         stdout(&output)

@@ -127,6 +127,16 @@ pub fn build(workspace: &Path, architecture: Architecture) -> Result<Vec<Package
         .arg("--lambda-dir")
         .arg(&dir)
         .args(["--target", target]);
+    if let Some(cargo_home) = cargo_home() {
+        // The dependencies' panic locations name their sources under CARGO_HOME, so without
+        // this every package carries the builder's home folder, and two machines build two
+        // keys for the same code. Arrays in --config add to cargo-lambda's own rustflags.
+        let remap = format!("--remap-path-prefix={}=/cargo", cargo_home.display());
+        command.arg("--config").arg(format!(
+            "build.rustflags=[{}]",
+            serde_json::Value::from(remap)
+        ));
+    }
     for kind in FunctionKind::ALL {
         command.args(["-p", cargo_package(kind)]);
     }
@@ -219,6 +229,13 @@ fn lock_packages(dir: &Path) -> Result<std::fs::File, BuildError> {
         Err(std::fs::TryLockError::Error(source)) => return Err(error(source)),
     }
     Ok(file)
+}
+
+/// Where cargo keeps the registry's sources: `CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|home| home.join(".cargo")))
 }
 
 fn check_cargo_lambda() -> Result<(), BuildError> {
