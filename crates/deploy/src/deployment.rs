@@ -51,7 +51,6 @@ fn change_set_type(stack: &str, state: StackState) -> anyhow::Result<ChangeSetTy
 async fn build(workspace: &Path, definition: &StackDefinition) -> anyhow::Result<Vec<Package>> {
     let workspace = workspace.to_owned();
     let architecture = definition.architecture;
-    eprintln!("building the functions with cargo-lambda");
     let packages =
         tokio::task::spawn_blocking(move || assets::build(&workspace, architecture)).await??;
     Ok(packages)

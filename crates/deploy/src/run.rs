@@ -183,7 +183,6 @@ fn synth(definition: &StackDefinition, args: &SynthArgs) -> anyhow::Result<()> {
 
 /// One line per package: key, size, file.
 fn package(definition: &StackDefinition) -> anyhow::Result<()> {
-    eprintln!("building the functions with cargo-lambda");
     let workspace = crate::assets::workspace_root();
     let packages = crate::assets::build(&workspace, definition.architecture)?;
     let mut out = std::io::stdout().lock();

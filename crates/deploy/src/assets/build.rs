@@ -116,6 +116,7 @@ pub fn build(workspace: &Path, architecture: Architecture) -> Result<Vec<Package
     }
     let dir = lambda_dir(workspace, architecture);
     let _lock = lock_packages(&dir)?;
+    eprintln!("building the functions with cargo-lambda");
     let mut command = Command::new("cargo");
     command
         .current_dir(workspace)

@@ -17,7 +17,6 @@ pub use build::{BuildError, build, cargo_package, lambda_dir, workspace_root};
 
 /// One function's package, read once: what is hashed is what is uploaded, whatever a later
 /// build writes to the file.
-#[derive(Clone, PartialEq, Eq)]
 pub struct Package {
     /// Which function.
     pub kind: FunctionKind,
