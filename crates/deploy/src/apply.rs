@@ -67,39 +67,33 @@ pub enum StackState {
     Blocked(BlockedStack),
 }
 
-/// A stack no deploy can start from, and the way out.
+/// A stack no deploy can start from. What to do about it is the command line's to say
+/// (`hints`), since only it knows how the user runs the deployer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("stack `{stack}` is {status}: {advice}")]
+#[error("stack `{stack}` is {status}: {explanation}")]
 pub struct BlockedStack {
     /// The stack's name.
     pub stack: String,
     /// Its status.
     pub status: String,
-    /// What happened and what to do.
-    pub advice: String,
+    /// What the status means.
+    pub explanation: String,
 }
 
-fn advice(stack: &str, status: &StackStatus) -> Option<String> {
-    let destroy = format!("`deploy --stack-name {stack} destroy`");
+/// What a status that blocks a deploy means, or `None` if it does not block one.
+fn explanation(status: &StackStatus) -> Option<&'static str> {
     Some(match status {
-        StackStatus::RollbackComplete | StackStatus::RollbackFailed => format!(
+        StackStatus::RollbackComplete | StackStatus::RollbackFailed => {
             "its creation failed and was rolled back, and a stack in this state cannot be \
-             updated; delete it with {destroy} and deploy again (the events of the failed \
-             creation are in the CloudFormation console until then)"
-        ),
-        StackStatus::DeleteFailed => {
-            format!("a deletion failed; run {destroy} again to finish it")
+             updated, only deleted (the events of the failed creation are in the \
+             CloudFormation console until then)"
         }
-        StackStatus::UpdateRollbackFailed => format!(
-            "an update failed and so did its rollback; continue the rollback with `aws \
-             cloudformation continue-update-rollback --stack-name {stack}` (skipping the \
-             resources that cannot roll back) and deploy again"
-        ),
-        other if other.as_str().ends_with("_IN_PROGRESS") => format!(
-            "another operation is in progress; wait for it to end (watch it with `aws \
-             cloudformation describe-stack-events --stack-name {stack}` or in the console), \
-             then deploy again"
-        ),
+        StackStatus::DeleteFailed => "a deletion failed, and the stack is half deleted",
+        StackStatus::UpdateRollbackFailed => {
+            "an update failed and so did its rollback; CloudFormation needs its rollback \
+             continued (continue-update-rollback) before anything else"
+        }
+        other if other.as_str().ends_with("_IN_PROGRESS") => "another operation is in progress",
         _ => return None,
     })
 }
@@ -141,11 +135,11 @@ pub async fn stack_state(cfn: &Client, name: &str) -> anyhow::Result<StackState>
     Ok(match status {
         StackStatus::DeleteComplete => StackState::Missing,
         StackStatus::ReviewInProgress => StackState::Reviewing { id },
-        ref other => match advice(name, other) {
-            Some(advice) => StackState::Blocked(BlockedStack {
+        ref other => match explanation(other) {
+            Some(explanation) => StackState::Blocked(BlockedStack {
                 stack: name.to_owned(),
                 status: other.as_str().to_owned(),
-                advice,
+                explanation: explanation.to_owned(),
             }),
             None => StackState::Ready {
                 id,
@@ -414,11 +408,8 @@ impl fmt::Display for OperationFailed {
             (None, Some(reason)) => write!(f, "; reason: {reason}")?,
             (None, None) => {}
         }
-        if let Some(advice) = advice(
-            &self.stack,
-            &StackStatus::from(self.outcome.status.as_str()),
-        ) {
-            write!(f, ". Next: {advice}")?;
+        if let Some(explanation) = explanation(&StackStatus::from(self.outcome.status.as_str())) {
+            write!(f, "; {explanation}")?;
         }
         Ok(())
     }

@@ -7,13 +7,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::aws::AwsArgs;
 use crate::local::LocalArgs;
 use crate::simulate::SimulateArgs;
 use crate::stack::StackDefinition;
 use crate::stack_name::StackName;
+use crate::workspace::WorkspaceError;
 use cfn_model::resources::lambda::Architecture;
 
 /// Deploys the IoT back end (Kinesis, S3, DynamoDB, Lambda) as one CloudFormation stack, and
@@ -21,10 +22,12 @@ use cfn_model::resources::lambda::Architecture;
 #[derive(Debug, Parser)]
 #[command(name = "deploy", version)]
 pub struct Cli {
-    /// Name of the stack. Every resource name derives from it: lower case letters, digits and
-    /// hyphens, starting with a letter, not ending with a hyphen, at most 32 characters.
-    #[arg(long, value_name = "NAME")]
-    pub stack_name: StackName,
+    /// Name of the stack (required). Every resource name derives from it: lower case letters,
+    /// digits and hyphens, starting with a letter, not ending with a hyphen, at most 32
+    /// characters.
+    // Optional to clap only because clap cannot make a global flag required; `check` requires it.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub stack_name: Option<StackName>,
 
     /// Account, region and endpoint.
     #[command(flatten)]
@@ -32,7 +35,7 @@ pub struct Cli {
 
     /// Write the stack's outputs to this file as JSON (`{"<stack>": {"<key>": "<value>"}}`),
     /// after a deploy.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub outputs_file: Option<PathBuf>,
 
     /// The stack's shape.
@@ -54,11 +57,24 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// `<testpage dir>/config.js`.
-    pub fn config_js_path(&self) -> PathBuf {
+    /// What clap cannot check itself: `--stack-name` is required, wherever it is given.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        if self.stack_name.is_none() {
+            return Err(Self::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "the following required argument was not provided: --stack-name <NAME>",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `<testpage dir>/config.js`; by default in the repository's `testpage` folder.
+    pub fn config_js_path(&self) -> Result<PathBuf, WorkspaceError> {
         match &self.testpage_dir {
-            Some(dir) => dir.join("config.js"),
-            None => crate::testpage_config::default_path(),
+            Some(dir) => Ok(dir.join("config.js")),
+            None => Ok(crate::testpage_config::default_path(
+                &crate::workspace::find()?,
+            )),
         }
     }
 }
@@ -146,7 +162,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_well_formed() {
@@ -160,7 +175,7 @@ mod tests {
             panic!("{:?}", cli.command)
         };
         assert_eq!(args.output, None);
-        let definition = cli.definition.definition(cli.stack_name);
+        let definition = cli.definition.definition(cli.stack_name.unwrap());
         assert_eq!(definition.shard_count, 1);
         assert_eq!(definition.architecture, Architecture::X86_64);
         assert_eq!(definition.stack_name.as_str(), "demo");
@@ -226,8 +241,65 @@ mod tests {
     fn the_config_path_follows_the_testpage_dir() {
         let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo", "--testpage-dir", "/x/y"])
             .unwrap();
-        assert_eq!(cli.config_js_path(), PathBuf::from("/x/y/config.js"));
+        assert_eq!(
+            cli.config_js_path().unwrap(),
+            PathBuf::from("/x/y/config.js")
+        );
+        // Tests run in the package's folder, inside the repository.
         let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
-        assert_eq!(cli.config_js_path(), crate::testpage_config::default_path());
+        let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        assert_eq!(
+            cli.config_js_path().unwrap(),
+            repository
+                .canonicalize()
+                .unwrap()
+                .join("testpage/config.js")
+        );
+    }
+
+    #[test]
+    fn every_flag_is_global_so_it_may_follow_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "deploy",
+            "synth",
+            "--stack-name",
+            "demo",
+            "--region",
+            "eu-west-1",
+        ])
+        .unwrap();
+        cli.check().unwrap();
+        assert_eq!(cli.stack_name.unwrap().as_str(), "demo");
+        let cli = Cli::try_parse_from([
+            "deploy",
+            "destroy",
+            "--yes",
+            "--stack-name",
+            "demo",
+            "--local",
+            "--state-dir",
+            "/s",
+        ])
+        .unwrap();
+        assert!(cli.local.local);
+        let command = Cli::command();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            assert!(
+                arg.is_global_set() || id == "help" || id == "version",
+                "--{id} is not global"
+            );
+        }
+    }
+
+    #[test]
+    fn the_stack_name_is_required_wherever_it_goes() {
+        let cli = Cli::try_parse_from(["deploy", "synth"]).unwrap();
+        let error = cli.check().unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        assert!(error.to_string().contains("--stack-name"), "{error}");
     }
 }

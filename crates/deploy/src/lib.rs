@@ -31,6 +31,8 @@
 //! - [`destroy`]: buckets emptied, keys deleted, stack deleted, asset bucket and config gone.
 //! - [`local`], [`simulate`], [`testpage_config`]: the local target, the device simulator,
 //!   and the test page's config they share with the AWS deploy.
+//! - [`workspace`]: the repository, found from the current directory as cargo finds it.
+//! - [`hints`]: the next step after an error, naming commands that run as printed.
 
 pub mod apply;
 pub mod assets;
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod deployment;
 pub mod destroy;
 pub mod device_key;
+pub mod hints;
 pub mod local;
 pub mod progress;
 pub mod run;
@@ -47,3 +50,4 @@ pub mod stack;
 pub mod stack_name;
 pub mod synth;
 pub mod testpage_config;
+pub mod workspace;

@@ -18,27 +18,32 @@ use crate::stack::names::{FunctionKind, Names};
 use crate::stack::stream::RETENTION_HOURS;
 use crate::testpage_config::{self, StackAddress, Target, TestpageConfig};
 
+/// The endpoint's port unless `--port` says otherwise.
+pub const DEFAULT_PORT: u16 = 4567;
+/// Loopback unless `--bind` says otherwise.
+pub const DEFAULT_BIND: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
 /// Flags of the local target.
 #[derive(Debug, Clone, Args)]
 pub struct LocalArgs {
     /// Run the stack on this machine instead of AWS: no account needed. With `destroy`,
     /// remove the local target's state.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub local: bool,
 
     /// Port of the local endpoint (the AWS-compatible API devices and the test page use); 0
     /// picks a free port.
-    #[arg(long, default_value_t = 4567, requires = "local")]
+    #[arg(long, global = true, default_value_t = DEFAULT_PORT, requires = "local")]
     pub port: u16,
 
     /// Address the local endpoint listens on. Loopback unless you ask otherwise: anyone who can
     /// reach it and holds the device key can put readings.
-    #[arg(long, default_value = "127.0.0.1", requires = "local")]
+    #[arg(long, global = true, default_value_t = DEFAULT_BIND, requires = "local")]
     pub bind: IpAddr,
 
     /// Folder of the local target's state: stream, table, archive, metrics, device key.
     /// Default: `.local-state/<stack name>` in the current directory.
-    #[arg(long, value_name = "DIR", requires = "local")]
+    #[arg(long, global = true, value_name = "DIR", requires = "local")]
     pub state_dir: Option<PathBuf>,
 }
 
@@ -112,12 +117,16 @@ pub fn testpage_config(
     }
 }
 
+/// How long the end of a run may wait for the storage threads; they end within one
+/// checkpoint interval, so this is only reached if one is stuck in the file system.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
+
 /// Runs the local target until Ctrl-C or SIGTERM.
 pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> anyhow::Result<()> {
     let testpage_dir = config_js.parent().unwrap_or(Path::new("."));
     let settings = settings(definition, args, testpage_dir);
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let target = local_target::start(settings.clone())
             .await
             .with_context(|| {
@@ -126,43 +135,60 @@ pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> 
                     settings.state_dir.display()
                 )
             })?;
-        testpage_config(&settings, &target, definition.stack_name.as_str())
-            .write(config_js)
-            .with_context(|| format!("failed to write {}", config_js.display()))?;
-        println!("local target ready: http://{}", target.address);
-        println!(
-            "  stream {} ({} shard(s)), query function {}",
-            settings.stream_name, settings.stream_shape.shard_count, settings.query_function_name
-        );
-        println!(
-            "  state in {}; test page config written to {}",
-            settings.state_dir.display(),
-            config_js.display()
-        );
-        println!(
-            "  open http://{}/ in a browser; Ctrl-C stops (state is kept)",
-            target.address
-        );
-        let failure = tokio::select! {
-            _ = stop_signal() => None,
-            message = target.failed() => Some(message),
-            () = local_target::console::show(&target) => None,
-        };
-        if let Some(message) = failure {
-            anyhow::bail!("the local target stopped: {message}");
+        let served = serve(definition, &settings, &target, config_js).await;
+        if served.is_ok() {
+            eprintln!("\nstopping: finishing the batches in flight...");
+            // The counters as they stand; batches in flight finish after this and are kept.
+            eprintln!("{}", local_target::console::Snapshot::of(&target).line());
         }
-        eprintln!("\nstopping: finishing the batches in flight...");
-        // The counters as they stand; batches in flight finish after this and are kept.
-        eprintln!("{}", local_target::console::Snapshot::of(&target).line());
-        target.stop().await.map_err(|message| {
+        // Stopped on every path, so that no task outlives an error.
+        let stopped = target.stop().await.map_err(|message| {
             anyhow::anyhow!("the local target stopped with an error: {message}")
-        })?;
+        });
+        served.and(stopped)?;
         eprintln!(
             "stopped; everything acknowledged is kept in {}",
             settings.state_dir.display()
         );
         Ok(())
-    })
+    });
+    runtime.shutdown_timeout(SHUTDOWN_LIMIT);
+    outcome
+}
+
+/// Writes the page's config and shows the console until a stop signal (`Ok`) or a failure.
+async fn serve(
+    definition: &StackDefinition,
+    settings: &LocalSettings,
+    target: &RunningTarget,
+    config_js: &Path,
+) -> anyhow::Result<()> {
+    testpage_config(settings, target, definition.stack_name.as_str())
+        .write(config_js)
+        .with_context(|| format!("failed to write {}", config_js.display()))?;
+    println!("local target ready: http://{}", target.address);
+    println!(
+        "  stream {} ({} shard(s)), query function {}",
+        settings.stream_name, settings.stream_shape.shard_count, settings.query_function_name
+    );
+    println!(
+        "  state in {}; test page config written to {}",
+        settings.state_dir.display(),
+        config_js.display()
+    );
+    println!(
+        "  open http://{}/ in a browser; Ctrl-C stops (state is kept)",
+        target.address
+    );
+    let failure = tokio::select! {
+        _ = stop_signal() => None,
+        message = target.failed() => Some(message),
+        () = local_target::console::show(target) => None,
+    };
+    match failure {
+        Some(message) => anyhow::bail!("the local target stopped: {message}"),
+        None => Ok(()),
+    }
 }
 
 /// Ctrl-C or SIGTERM.

@@ -19,19 +19,33 @@ pub const DIFF_CHANGES_EXIT: u8 = 3;
 
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config_js = cli.config_js_path();
-    let definition = cli.definition.definition(cli.stack_name.clone());
+    cli.check()?;
+    let stack_name = cli.stack_name.clone().context("--stack-name is required")?;
+    let definition = cli.definition.definition(stack_name);
     let local = cli.local.local;
+    if local && let Some(command @ (Command::Synth(_) | Command::Package)) = &cli.command {
+        anyhow::bail!(
+            "{} is about the CloudFormation template and the Lambda packages, which --local \
+             does not use (it runs the same stack definition on this machine); drop --local",
+            match command {
+                Command::Synth(_) => "synth",
+                _ => "package",
+            }
+        );
+    }
     match &cli.command {
         Some(Command::Synth(args)) => synth(&definition, args).map(|()| ExitCode::SUCCESS),
         Some(Command::Package) => package(&definition).map(|()| ExitCode::SUCCESS),
         Some(Command::Simulate(args)) => {
-            crate::simulate::run(args, &config_js).map(|()| ExitCode::SUCCESS)
+            let expected = local.then_some(crate::testpage_config::Target::Local);
+            crate::simulate::run(args, &cli.config_js_path()?, expected).map(|()| ExitCode::SUCCESS)
         }
         None if local => {
+            let config_js = cli.config_js_path()?;
             crate::local::run(&definition, &cli.local, &config_js).map(|()| ExitCode::SUCCESS)
         }
         Some(Command::Destroy(args)) if local => {
+            let config_js = cli.config_js_path()?;
             if !args.yes {
                 confirm(&format!(
                     "Destroy the local stack `{}` (its state folder and {})?",
@@ -49,17 +63,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => {
             // Every flag is checked before the first call.
             let target = cli.aws.validate()?;
+            let workspace = crate::workspace::find()?;
+            let config_js = cli.config_js_path()?;
+            let paths = Paths {
+                workspace: &workspace,
+                config_js: &config_js,
+            };
             let runtime = tokio::runtime::Runtime::new().context("failed to start tokio")?;
-            runtime.block_on(on_aws(&cli, &target, &definition, &config_js))
+            runtime.block_on(on_aws(&cli, &target, &definition, paths))
         }
     }
+}
+
+/// Where an AWS command reads the functions' sources and writes the page's config.
+#[derive(Debug, Clone, Copy)]
+struct Paths<'a> {
+    workspace: &'a Path,
+    config_js: &'a Path,
 }
 
 async fn on_aws(
     cli: &Cli,
     target: &AwsTarget,
     definition: &StackDefinition,
-    config_js: &Path,
+    Paths {
+        workspace,
+        config_js,
+    }: Paths<'_>,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let session = target.connect().await?;
@@ -75,11 +105,10 @@ async fn on_aws(
             .unwrap_or_default()
     );
     let waits = Waits::default();
-    let workspace = crate::assets::workspace_root();
     let code = match &cli.command {
         None => {
             let paths = DeployPaths {
-                workspace: &workspace,
+                workspace,
                 config_js,
                 outputs_file: cli.outputs_file.as_deref(),
             };
@@ -87,7 +116,7 @@ async fn on_aws(
             ExitCode::SUCCESS
         }
         Some(Command::Diff(args)) => {
-            match deployment::diff(&session, definition, &workspace, &waits).await? {
+            match deployment::diff(&session, definition, workspace, &waits).await? {
                 None => {
                     println!("no differences: stack `{stack}` is up to date");
                     ExitCode::SUCCESS
@@ -183,7 +212,7 @@ fn synth(definition: &StackDefinition, args: &SynthArgs) -> anyhow::Result<()> {
 
 /// One line per package: key, size, file.
 fn package(definition: &StackDefinition) -> anyhow::Result<()> {
-    let workspace = crate::assets::workspace_root();
+    let workspace = crate::workspace::find()?;
     let packages = crate::assets::build(&workspace, definition.architecture)?;
     let mut out = std::io::stdout().lock();
     for package in &packages {

@@ -73,17 +73,41 @@ fn progress_style() -> anyhow::Result<ProgressStyle> {
         .context("the progress bar template")
 }
 
-/// Runs the simulation and prints its report; an error if any reading failed.
-pub fn run(args: &SimulateArgs, config_js: &Path) -> anyhow::Result<()> {
+/// No test page config to take the stack's address and key from.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no stack to send to: {} is missing or unreadable; a deploy or a running local target \
+     writes it",
+    path.display()
+)]
+pub struct NoStackConfigured {
+    /// The config file looked for.
+    pub path: std::path::PathBuf,
+}
+
+/// Runs the simulation and prints its report; an error if any reading failed. With
+/// `expected`, the config must name that kind of target (`--local simulate` sends only to the
+/// local target).
+pub fn run(
+    args: &SimulateArgs,
+    config_js: &Path,
+    expected: Option<testpage_config::Target>,
+) -> anyhow::Result<()> {
     let plan = args.plan()?;
-    let config = TestpageConfig::read(config_js).ok_or_else(|| {
-        anyhow!(
-            "no stack to send to: {} is missing or unreadable. Run `cargo run -p deploy -- \
-             --stack-name NAME --local` (the local target) or `cargo run -p deploy -- \
-             --stack-name NAME` (AWS) first; either writes it",
-            config_js.display()
-        )
+    let config = TestpageConfig::read(config_js).ok_or_else(|| NoStackConfigured {
+        path: config_js.to_owned(),
     })?;
+    if let Some(expected) = expected
+        && config.target != expected
+    {
+        anyhow::bail!(
+            "{} names stack `{}` on {:?}, not the local target; start the local target (it \
+             rewrites the file), or drop --local to simulate against what the file names",
+            config_js.display(),
+            config.stack.stack_name,
+            config.target
+        );
+    }
     let target = target(&config);
     eprintln!(
         "simulating {} sensors, {} readings/s, {} per call, {}, on stream {} ({}, {})",
@@ -181,9 +205,17 @@ mod tests {
     #[test]
     fn a_missing_configuration_says_what_to_run() {
         let folder = tempfile::tempdir().unwrap();
-        let error = run(&parse(&[]).unwrap(), &folder.path().join("config.js")).unwrap_err();
-        let text = error.to_string();
-        assert!(text.contains("--stack-name NAME --local"), "{text}");
+        let error = run(&parse(&[]).unwrap(), &folder.path().join("config.js"), None).unwrap_err();
+        assert!(
+            error.downcast_ref::<NoStackConfigured>().is_some(),
+            "{error}"
+        );
+        let cli = crate::cli::Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
+        let next = crate::hints::next_step(&error, &crate::hints::Rerun::of(&cli)).unwrap();
+        assert!(
+            next.contains("`cargo run -p deploy -- --stack-name demo --local`"),
+            "{next}"
+        );
     }
 
     #[test]

@@ -73,15 +73,9 @@ impl std::fmt::Debug for TestpageConfig {
 const PREFIX: &str = "window.IOT_CONFIG = ";
 const HEADER: &str = "// Written by `deploy`. Holds the device's secret key: git-ignored, mode 0600; do not share.\n";
 
-/// The default location, `testpage/config.js` under the workspace root.
-pub fn default_path() -> PathBuf {
-    // crates/deploy -> the workspace root.
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .nth(2)
-        .unwrap_or(manifest)
-        .join("testpage/config.js")
+/// The default location, `testpage/config.js` in the repository at `workspace`.
+pub fn default_path(workspace: &Path) -> PathBuf {
+    workspace.join("testpage/config.js")
 }
 
 impl TestpageConfig {

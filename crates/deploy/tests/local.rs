@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use telemetry::timestamp::Timestamp;
@@ -14,59 +15,20 @@ use telemetry::timestamp::Timestamp;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use deploy::testpage_config::{Target, TestpageConfig};
-
-/// A `deploy --local` process, killed if the test ends without stopping it.
-struct LocalProcess {
-    child: Child,
-    address: String,
-}
-
-impl Drop for LocalProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::local::{LocalProcess, arg, start_local};
 
 fn start(stack: &str, state: &Path, page: &Path) -> LocalProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args([
-            "--stack-name",
-            stack,
-            "--local",
-            "--port",
-            "0",
-            "--state-dir",
-        ])
-        .arg(state)
-        .arg("--testpage-dir")
-        .arg(page)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if let Some(address) = line.strip_prefix("local target ready: http://") {
-                let _ = sender.send(address.to_owned());
-            }
-        }
-    });
-    let address = receiver
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the local target did not report ready within 30 s");
-    LocalProcess { child, address }
-}
-
-fn signal(process: &LocalProcess, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &process.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    start_local(&[
+        "--stack-name",
+        stack,
+        "--local",
+        "--port",
+        "0",
+        "--state-dir",
+        &arg(state),
+        "--testpage-dir",
+        &arg(page),
+    ])
 }
 
 fn config(page: &Path) -> TestpageConfig {
@@ -184,7 +146,7 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    signal(&process, "-KILL");
+    process.signal("-KILL");
     for worker in workers {
         worker.await.unwrap();
     }
@@ -215,20 +177,8 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     }
 
     // Ctrl-C stops it cleanly.
-    let mut process = process;
-    signal(&process, "-INT");
-    let until = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = process.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < until,
-            "no clean stop within 30 s of SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{status}");
+    let (status, stderr) = process.interrupt();
+    assert!(status.success(), "{status}: {stderr}");
 }
 
 #[test]

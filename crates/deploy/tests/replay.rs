@@ -3,6 +3,7 @@
 //! responses shaped as CloudFormation's. Time is paused, so the polling waits cost nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use clap::Parser;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -293,9 +294,12 @@ async fn a_failed_create_reports_the_first_failing_resource_and_the_status_after
         message.contains("first failure was IoTEventStream (AWS::Kinesis::Stream) CREATE_FAILED: Resource handler returned message"),
         "{message}"
     );
+    // The way out is the command line's hint, naming the command with the user's own flags.
+    let cli = deploy::cli::Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
+    let next = deploy::hints::next_step(&error, &deploy::hints::Rerun::of(&cli)).unwrap();
     assert!(
-        message.contains("deploy --stack-name demo destroy"),
-        "{message}"
+        next.contains("`cargo run -p deploy -- --stack-name demo destroy --yes`"),
+        "{next}"
     );
     assert_eq!(
         progress.events.len(),

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use deploy::assets::workspace_root;
 use deploy::stack::StackDefinition;
 use serde_json::{Value, json};
 
@@ -31,7 +30,7 @@ fn find_tool(env_var: Option<&str>, tool: &str, venv: &str) -> PathBuf {
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|dir| dir.join(tool))
         .find(|candidate| candidate.is_file());
-    let in_venv = workspace_root().join(venv).join("bin").join(tool);
+    let in_venv = repository().join(venv).join("bin").join(tool);
     on_path
         .or_else(|| in_venv.is_file().then_some(in_venv))
         .unwrap_or_else(|| {
@@ -59,7 +58,7 @@ fn text_of(output: &Output) -> String {
 
 #[test]
 fn the_checked_in_template_is_what_synth_renders_now() {
-    let path = workspace_root().join("infra/demo.template.json");
+    let path = repository().join("infra/demo.template.json");
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         checked_in == render_demo(),
@@ -549,4 +548,9 @@ fn shard_count_and_architecture_come_from_the_definition() {
         template["Resources"]["IoTAPI"]["Properties"]["Architectures"],
         json!(["arm64"])
     );
+}
+
+/// The repository, found as the deployer finds it (tests run inside it).
+fn repository() -> std::path::PathBuf {
+    deploy::workspace::find().expect("tests run inside the repository")
 }

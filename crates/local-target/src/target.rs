@@ -2,7 +2,7 @@
 //! whole.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -52,7 +52,8 @@ impl LocalSettings {
     }
 }
 
-/// Why the target did not start.
+/// Why the target did not start. Everything that can fail is tried before any task starts,
+/// so a start failure leaves nothing running.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -62,6 +63,12 @@ pub enum StartError {
         address: SocketAddr,
         #[source]
         source: std::io::Error,
+    },
+    #[error("the test page folder {} {problem}", path.display())]
+    TestpageDir {
+        path: PathBuf,
+        /// "does not exist", "is not a folder", or the I/O error.
+        problem: String,
     },
 }
 
@@ -146,14 +153,30 @@ const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the WALs are copied back into their files.
 const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Opens the state, starts the consumers and the endpoint.
+/// Opens the state, binds the endpoint, then starts the consumers and the endpoint.
+///
+/// Every step that can fail runs before the first task is spawned: a failure then returns at
+/// once with nothing left running (a task already looping when `start` gave up used to keep
+/// the process alive, silently, after the error).
 pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError> {
+    check_testpage_dir(&settings.testpage_dir)?;
     let state = StateDir::open(&settings.state_dir)?;
     let key = state.device_key()?;
     let stream = DurableStream::open(&state.stream(), settings.stream_shape.clone())?;
     let table = SqliteTable::open(&state.table())?;
     let metrics = SqliteMetrics::open(&state.metrics())?;
     let archive = FolderArchive::open(&state.archive())?;
+    let checkpointer = WalCheckpointer::open(&[state.stream(), state.table(), state.metrics()])?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            address: settings.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| StartError::Listen {
+        address: settings.listen,
+        source,
+    })?;
     let shards = settings.stream_shape.shard_count;
 
     let stats = Arc::new(TargetStats {
@@ -213,14 +236,14 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
     }
 
     {
-        let checkpointer =
-            WalCheckpointer::open(&[state.stream(), state.table(), state.metrics()])?;
         let shutdown = shutdown_rx.clone();
         // Its own blocking thread for the life of the target: SQLite connections stay on the
-        // thread that uses them.
+        // thread that uses them. A blocking thread cannot be aborted, and the runtime waits for
+        // it on drop, so it also ends when the target is gone (sender dropped), not only on a
+        // stop.
         tasks.spawn(async move {
             tokio::task::spawn_blocking(move || {
-                while !*shutdown.borrow() {
+                while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
                     checkpointer
                         .run_once()
                         .map_err(|err| format!("WAL checkpoint: {err}"))?;
@@ -232,17 +255,6 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             .map_err(|err| err.to_string())?
         });
     }
-
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            address: settings.listen,
-            source,
-        })?;
-    let address = listener.local_addr().map_err(|source| StartError::Listen {
-        address: settings.listen,
-        source,
-    })?;
     let devices = Arc::new(Devices {
         description: StreamDescription {
             name: settings.stream_name.clone(),
@@ -285,6 +297,21 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         shutdown,
         tasks: tasks.set,
         failure,
+    })
+}
+
+/// The folder must exist before the endpoint serves it: a missing one would only show as
+/// 404s in the browser.
+fn check_testpage_dir(path: &Path) -> Result<(), StartError> {
+    let problem = match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(_) => "is not a folder".to_owned(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => "does not exist".to_owned(),
+        Err(err) => format!("cannot be read: {err}"),
+    };
+    Err(StartError::TestpageDir {
+        path: path.to_owned(),
+        problem,
     })
 }
 
@@ -381,13 +408,22 @@ impl RunningTarget {
     /// Stops the endpoint and the consumers; a batch being delivered is finished first.
     pub async fn stop(mut self) -> Result<(), String> {
         self.shutdown.send_replace(true);
+        let mut tasks = std::mem::take(&mut self.tasks);
         let mut first_error = None;
-        while let Some(joined) = self.tasks.join_next().await {
+        while let Some(joined) = tasks.join_next().await {
             let outcome = joined.map_err(|err| err.to_string()).and_then(|r| r);
             if let Err(message) = outcome {
                 first_error.get_or_insert(message);
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for RunningTarget {
+    /// A target dropped without [`RunningTarget::stop`] (an error on the way) still tells its
+    /// tasks to end; the async ones are aborted with the `JoinSet`, the blocking one sees this.
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
     }
 }

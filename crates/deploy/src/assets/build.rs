@@ -16,20 +16,15 @@ use crate::stack::names::FunctionKind;
 pub enum BuildError {
     /// `cargo lambda` is not installed.
     #[error(
-        "cargo-lambda is not installed (running `cargo lambda --version` failed: {reason}); \
-         install it with `pip install cargo-lambda==1.9.2` (this repository: `source \
-         scripts/lib.sh && ensure_venv .venv-lambda scripts/requirements-lambda.txt && export \
-         PATH=$PWD/.venv-lambda/bin:$PATH`), then deploy again"
+        "cargo-lambda, which builds the functions for Lambda, is not installed (running `cargo \
+         lambda --version` failed: {reason})"
     )]
     CargoLambdaMissing {
         /// Why it could not be run.
         reason: String,
     },
     /// The Rust standard library for the target is not installed.
-    #[error(
-        "--arch {arch} needs the Rust target `{target}`, which is not installed; add it with \
-         `rustup target add {target}`, or deploy for x86_64 (the default)"
-    )]
+    #[error("--arch {arch} needs the Rust target `{target}`, which is not installed")]
     TargetMissing {
         /// `--arch`'s value.
         arch: &'static str,
@@ -78,13 +73,6 @@ pub fn cargo_package(kind: FunctionKind) -> &'static str {
         FunctionKind::QueryApi => "query-api",
         FunctionKind::MappingProvider => "mapping-provider",
     }
-}
-
-/// The workspace the deployer was built from (where the functions' sources are).
-pub fn workspace_root() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // `crates/deploy` is two levels down.
-    crate_dir.ancestors().nth(2).unwrap_or(crate_dir).to_owned()
 }
 
 fn rust_target(architecture: Architecture) -> (&'static str, &'static str) {

@@ -13,7 +13,7 @@ use crate::stack::assets as parameters;
 use crate::stack::names::FunctionKind;
 
 pub use bucket::{BucketState, Uploads, ensure_bucket, upload_missing};
-pub use build::{BuildError, build, cargo_package, lambda_dir, workspace_root};
+pub use build::{BuildError, build, cargo_package, lambda_dir};
 
 /// One function's package, read once: what is hashed is what is uploaded, whatever a later
 /// build writes to the file.

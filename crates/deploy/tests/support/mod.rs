@@ -2,6 +2,8 @@
 //! server of a test's own, and the real custom-resource provider answering for CloudFormation.
 #![allow(dead_code)]
 
+pub mod local;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use cfn_model::resources::lambda::Architecture;
-use deploy::assets::workspace_root;
+
 use deploy::stack::names::FunctionKind;
 use lambda_harness::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
@@ -73,7 +75,7 @@ pub fn deploy_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_deploy"));
     let path = format!(
         "{}:{}",
-        workspace_root().join(".venv-lambda/bin").display(),
+        repository().join(".venv-lambda/bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
     command
@@ -130,7 +132,7 @@ pub struct PrivateMoto {
 
 impl PrivateMoto {
     pub async fn start() -> Self {
-        let python = workspace_root().join(".venv/bin/python");
+        let python = repository().join(".venv/bin/python");
         assert!(
             python.is_file(),
             "{} is missing: run scripts/test",
@@ -193,7 +195,7 @@ impl Drop for PrivateMoto {
 /// A function's binary as cargo-lambda built it for the deploy (x86_64 Linux, runnable here):
 /// what its package holds as `bootstrap`.
 pub fn built_binary(kind: FunctionKind) -> PathBuf {
-    deploy::assets::lambda_dir(&workspace_root(), Architecture::X86_64)
+    deploy::assets::lambda_dir(&repository(), Architecture::X86_64)
         .join(deploy::assets::cargo_package(kind))
         .join("bootstrap")
 }
@@ -319,4 +321,9 @@ pub async fn answer_custom_resources(
         answers.push((logical_id.clone(), outcome));
     }
     answers
+}
+
+/// The repository, found as the deployer finds it (tests run inside it).
+pub fn repository() -> std::path::PathBuf {
+    deploy::workspace::find().expect("tests run inside the repository")
 }

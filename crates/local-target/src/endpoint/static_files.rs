@@ -104,7 +104,8 @@ impl StaticFiles {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 return plain(
                     StatusCode::NOT_FOUND,
-                    "config.js is not written yet: start the local target with `deploy --local`.",
+                    "config.js is not written yet: the local target writes it once it has started; \
+                     reload in a moment.",
                 );
             }
             Err(err) => {

@@ -24,15 +24,16 @@ pub enum StorageError {
         #[source]
         source: std::io::Error,
     },
+    /// The caller knows how the user chose the shape, so the way out is its to name.
     #[error(
-        "{}: the stream was created with shards/retention {stored}, not {wanted}; keep its \
-         shape, or remove the local state with `destroy --local` and start again",
+        "{}: the stream was created with shards/retention {stored}, not {wanted}; a stream \
+         keeps its shape, because moving records to other shards would reorder them",
         path.display()
     )]
     ShapeChanged {
         path: PathBuf,
-        stored: String,
-        wanted: String,
+        stored: stream::StreamShape,
+        wanted: stream::StreamShape,
     },
 }
 

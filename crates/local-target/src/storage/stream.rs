@@ -28,6 +28,23 @@ pub struct StreamShape {
     pub retention_hours: u32,
 }
 
+impl std::fmt::Display for StreamShape {
+    /// `shards/retention hours`, as stored.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.shard_count, self.retention_hours)
+    }
+}
+
+impl StreamShape {
+    fn parse(text: &str) -> Option<Self> {
+        let (shards, hours) = text.split_once('/')?;
+        Some(Self {
+            shard_count: shards.parse().ok()?,
+            retention_hours: hours.parse().ok()?,
+        })
+    }
+}
+
 /// A record as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
@@ -145,13 +162,22 @@ impl DurableStream {
             })
             .optional()
             .map_err(StorageError::at(path))?;
-        let wanted = format!("{}/{}", shape.shard_count, shape.retention_hours);
+        let wanted = shape.to_string();
         match stored {
             Some(stored) if stored != wanted => {
-                return Err(StorageError::ShapeChanged {
-                    path: path.to_owned(),
-                    stored,
-                    wanted,
+                return Err(match StreamShape::parse(&stored) {
+                    Some(stored) => StorageError::ShapeChanged {
+                        path: path.to_owned(),
+                        stored,
+                        wanted: shape,
+                    },
+                    None => StorageError::Io {
+                        path: path.to_owned(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("the stored stream shape `{stored}` is not shards/hours"),
+                        ),
+                    },
                 });
             }
             Some(_) => {}
