@@ -484,7 +484,14 @@ fn missing_cargo_lambda_and_a_missing_arm64_target_are_clear_errors() {
         message.contains("cargo-lambda is not installed"),
         "{message}"
     );
-    assert!(message.contains("pip install cargo-lambda"), "{message}");
+    // The install command is the hint's; tests/hints.rs runs it.
+    assert!(
+        message.contains(&format!(
+            "hint: install cargo-lambda for this repository with `{}`",
+            deploy::hints::INSTALL_CARGO_LAMBDA
+        )),
+        "{message}"
+    );
 
     let mut arm = args.to_vec();
     arm.extend(["--arch", "arm64"]);

@@ -16,7 +16,7 @@ use crate::stack::names::FunctionKind;
 pub enum BuildError {
     /// `cargo lambda` is not installed.
     #[error(
-        "cargo-lambda, which builds the functions for Lambda, is not installed (running `cargo \
+        "cargo-lambda is not installed; it builds the functions for Lambda (running `cargo \
          lambda --version` failed: {reason})"
     )]
     CargoLambdaMissing {
