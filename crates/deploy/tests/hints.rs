@@ -237,14 +237,7 @@ fn run_aws(command: &str) -> support::local::Ended {
     run_bounded(
         Command::new(&words[0])
             .args(&words[1..])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/aws-credentials",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true"),
+            .envs(support::TEST_AWS_ENV),
         Duration::from_secs(60),
     )
 }

@@ -15,20 +15,10 @@ use telemetry::timestamp::Timestamp;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use deploy::testpage_config::{Target, TestpageConfig};
-use support::local::{LocalProcess, arg, start_local};
+use support::local::{LocalProcess, local_args, start_local};
 
 fn start(stack: &str, state: &Path, page: &Path) -> LocalProcess {
-    start_local(&[
-        "--stack-name",
-        stack,
-        "--local",
-        "--port",
-        "0",
-        "--state-dir",
-        &arg(state),
-        "--testpage-dir",
-        &arg(page),
-    ])
+    start_local(&local_args(stack, state, page))
 }
 
 fn config(page: &Path) -> TestpageConfig {

@@ -82,20 +82,25 @@ impl LocalDirs {
 
     /// `--stack-name <stack> --local --port 0 --state-dir <state> --testpage-dir <page>`.
     pub fn args(&self, stack: &str) -> Vec<String> {
-        [
-            "--stack-name",
-            stack,
-            "--local",
-            "--port",
-            "0",
-            "--state-dir",
-            &self.state.display().to_string(),
-            "--testpage-dir",
-            &self.page.display().to_string(),
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        local_args(stack, &self.state, &self.page)
     }
+}
+
+/// `--stack-name <stack> --local --port 0 --state-dir <state> --testpage-dir <page>`.
+pub fn local_args(stack: &str, state: &Path, page: &Path) -> Vec<String> {
+    [
+        "--stack-name",
+        stack,
+        "--local",
+        "--port",
+        "0",
+        "--state-dir",
+        &arg(state),
+        "--testpage-dir",
+        &arg(page),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// Starts the `deploy` binary with `args` and waits for "local target ready".

@@ -69,6 +69,18 @@ pub async fn open_shards(config: &SdkConfig, stream: &str) -> i32 {
         .open_shard_count()
 }
 
+/// moto's test credentials, and no shared files or instance metadata to find others in.
+pub const TEST_AWS_ENV: [(&str, &str); 5] = [
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+    (
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/aws-credentials",
+    ),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
 /// The `deploy` binary with a clean AWS environment: static test credentials, no shared
 /// files, no instance metadata, cargo-lambda on PATH.
 pub fn deploy_command(args: &[&str]) -> Command {
@@ -83,14 +95,7 @@ pub fn deploy_command(args: &[&str]) -> Command {
         .env_clear()
         .env("PATH", path)
         .env("HOME", std::env::var("HOME").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(TEST_AWS_ENV)
         .stdin(Stdio::null());
     if let Ok(home) = std::env::var("CARGO_HOME") {
         command.env("CARGO_HOME", home);
