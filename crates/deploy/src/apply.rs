@@ -80,22 +80,53 @@ pub struct BlockedStack {
     pub explanation: String,
 }
 
+/// Why a stack status blocks a deploy: one classification, which the explanation here and
+/// the command line's next step (`hints`) both read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocker {
+    /// ROLLBACK_COMPLETE or ROLLBACK_FAILED: a failed creation, only deletable.
+    RolledBack,
+    /// DELETE_FAILED.
+    DeleteFailed,
+    /// UPDATE_ROLLBACK_FAILED.
+    UpdateRollbackFailed,
+    /// Any `*_IN_PROGRESS`.
+    InProgress,
+}
+
+impl Blocker {
+    /// What blocks a deploy from `status`, or `None` if nothing does.
+    pub fn of(status: &StackStatus) -> Option<Self> {
+        Some(match status {
+            StackStatus::RollbackComplete | StackStatus::RollbackFailed => Self::RolledBack,
+            StackStatus::DeleteFailed => Self::DeleteFailed,
+            StackStatus::UpdateRollbackFailed => Self::UpdateRollbackFailed,
+            other if other.as_str().ends_with("_IN_PROGRESS") => Self::InProgress,
+            _ => return None,
+        })
+    }
+
+    /// What the status means.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::RolledBack => {
+                "its creation failed and was rolled back, and a stack in this state cannot be \
+                 updated, only deleted (the events of the failed creation are in the \
+                 CloudFormation console until then)"
+            }
+            Self::DeleteFailed => "a deletion failed, and the stack is half deleted",
+            Self::UpdateRollbackFailed => {
+                "an update failed and so did its rollback; CloudFormation needs its rollback \
+                 continued (continue-update-rollback) before anything else"
+            }
+            Self::InProgress => "another operation is in progress",
+        }
+    }
+}
+
 /// What a status that blocks a deploy means, or `None` if it does not block one.
 fn explanation(status: &StackStatus) -> Option<&'static str> {
-    Some(match status {
-        StackStatus::RollbackComplete | StackStatus::RollbackFailed => {
-            "its creation failed and was rolled back, and a stack in this state cannot be \
-             updated, only deleted (the events of the failed creation are in the \
-             CloudFormation console until then)"
-        }
-        StackStatus::DeleteFailed => "a deletion failed, and the stack is half deleted",
-        StackStatus::UpdateRollbackFailed => {
-            "an update failed and so did its rollback; CloudFormation needs its rollback \
-             continued (continue-update-rollback) before anything else"
-        }
-        other if other.as_str().ends_with("_IN_PROGRESS") => "another operation is in progress",
-        _ => return None,
-    })
+    Blocker::of(status).map(Blocker::explanation)
 }
 
 /// CloudFormation answers DescribeStacks for an unknown stack with a generic ValidationError;

@@ -72,9 +72,15 @@ impl Cli {
     pub fn config_js_path(&self) -> Result<PathBuf, WorkspaceError> {
         match &self.testpage_dir {
             Some(dir) => Ok(dir.join("config.js")),
-            None => Ok(crate::testpage_config::default_path(
-                &crate::workspace::find()?,
-            )),
+            None => Ok(self.config_js_in(&crate::workspace::find()?)),
+        }
+    }
+
+    /// `<testpage dir>/config.js`, the default folder being in the repository at `workspace`.
+    pub fn config_js_in(&self, workspace: &std::path::Path) -> PathBuf {
+        match &self.testpage_dir {
+            Some(dir) => dir.join("config.js"),
+            None => crate::testpage_config::default_path(workspace),
         }
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use local_target::StartError;
 use local_target::storage::StorageError;
 
-use crate::apply::{BlockedStack, OperationFailed};
+use crate::apply::{BlockedStack, Blocker, OperationFailed};
 use crate::assets::BuildError;
 use crate::cli::Cli;
 
@@ -110,6 +110,20 @@ impl Rerun {
         quote(&words)
     }
 
+    fn local(&self) -> Self {
+        let mut rerun = self.clone();
+        if !rerun.flags.iter().any(|(flag, _)| *flag == "--local") {
+            rerun.flags.insert(0, ("--local", None));
+        }
+        rerun
+    }
+
+    fn without_local(mut self) -> Self {
+        self.flags
+            .retain(|(flag, _)| !matches!(*flag, "--local" | "--state-dir" | "--bind" | "--port"));
+        self
+    }
+
     fn flag_words(&self) -> impl Iterator<Item = String> + '_ {
         self.flags
             .iter()
@@ -153,22 +167,6 @@ pub fn next_step(error: &anyhow::Error, rerun: &Rerun) -> Option<String> {
     })
 }
 
-impl Rerun {
-    fn local(&self) -> Self {
-        let mut rerun = self.clone();
-        if !rerun.flags.iter().any(|(flag, _)| *flag == "--local") {
-            rerun.flags.insert(0, ("--local", None));
-        }
-        rerun
-    }
-
-    fn without_local(mut self) -> Self {
-        self.flags
-            .retain(|(flag, _)| !matches!(*flag, "--local" | "--state-dir" | "--bind" | "--port"));
-        self
-    }
-}
-
 fn start_error(error: &StartError, rerun: &Rerun) -> Option<String> {
     match error {
         StartError::Storage(StorageError::ShapeChanged { stored, wanted, .. })
@@ -206,23 +204,22 @@ fn listen_hint(address: &SocketAddr, rerun: &Rerun) -> String {
 
 fn stack_status(status: &StackStatus, rerun: &Rerun) -> Option<String> {
     let destroy = rerun.deploy(&["destroy", "--yes"]);
-    Some(match status {
-        StackStatus::RollbackComplete | StackStatus::RollbackFailed => format!(
+    Some(match Blocker::of(status)? {
+        Blocker::RolledBack => format!(
             "delete the stack, with every archived reading, with `{destroy}`, then deploy \
              again with `{}`",
             rerun.deploy(&[])
         ),
-        StackStatus::DeleteFailed => format!("finish the deletion with `{destroy}`"),
-        StackStatus::UpdateRollbackFailed => format!(
+        Blocker::DeleteFailed => format!("finish the deletion with `{destroy}`"),
+        Blocker::UpdateRollbackFailed => format!(
             "continue the rollback with `{}` (add --resources-to-skip for the resources that \
              cannot roll back), then deploy again",
             rerun.aws_cloudformation("continue-update-rollback")
         ),
-        other if other.as_str().ends_with("_IN_PROGRESS") => format!(
+        Blocker::InProgress => format!(
             "wait for the operation to end (follow it with `{}`), then run the command again",
             rerun.aws_cloudformation("describe-stack-events")
         ),
-        _ => return None,
     })
 }
 

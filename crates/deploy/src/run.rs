@@ -64,7 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Every flag is checked before the first call.
             let target = cli.aws.validate()?;
             let workspace = crate::workspace::find()?;
-            let config_js = cli.config_js_path()?;
+            let config_js = cli.config_js_in(&workspace);
             let paths = Paths {
                 workspace: &workspace,
                 config_js: &config_js,
