@@ -166,6 +166,10 @@ async fn serve(
     testpage_config(settings, target, definition.stack_name.as_str())
         .write(config_js)
         .with_context(|| format!("failed to write {}", config_js.display()))?;
+    // Installed before "ready" is printed: a Ctrl-C that follows the line at once must stop the
+    // target cleanly, not meet the default action and kill it mid-write.
+    let stop =
+        StopSignals::install().context("failed to install the Ctrl-C and SIGTERM handlers")?;
     println!("local target ready: http://{}", target.address);
     println!(
         "  stream {} ({} shard(s)), query function {}",
@@ -181,7 +185,7 @@ async fn serve(
         target.address
     );
     let failure = tokio::select! {
-        _ = stop_signal() => None,
+        () = stop.received() => None,
         message = target.failed() => Some(message),
         () = local_target::console::show(target) => None,
     };
@@ -191,19 +195,26 @@ async fn serve(
     }
 }
 
-/// Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C (SIGINT) or SIGTERM, listened for from the moment of `install`.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
     }
 }
 

@@ -260,3 +260,20 @@ fn a_ten_second_simulation_reports_its_figures_and_every_reading_it_sent_is_stor
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A Ctrl-C sent the moment "ready" is printed stops the target cleanly: the handlers are in
+/// place before the line (CI once caught a start killed by SIGINT's default action).
+#[test]
+fn ctrl_c_at_once_after_ready_is_a_clean_stop() {
+    let root = tempfile::tempdir().unwrap();
+    let page = root.path().join("page");
+    std::fs::create_dir(&page).unwrap();
+    for attempt in 0..10 {
+        let (status, stderr) = start("ctrlc", &root.path().join("state"), &page).interrupt();
+        assert!(status.success(), "attempt {attempt}: {status}\n{stderr}");
+        assert!(
+            stderr.contains("stopped; everything acknowledged is kept"),
+            "{stderr}"
+        );
+    }
+}
