@@ -8,7 +8,7 @@
 //! Queries: `SensorId = :id AND #ts BETWEEN :oldest AND :newest`, newest first. `Timestamp` is
 //! a DynamoDB reserved word, hence the `#ts` alias.
 
-use crate::backoff::Backoff;
+use telemetry::backoff::Backoff;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
@@ -92,7 +92,7 @@ impl DynamoDbStore {
                     return Err((pending, cause));
                 }
             };
-            let Some(delay) = self.backoff.delay(attempt, deadline) else {
+            let Some(delay) = self.backoff.wait_before(attempt, deadline) else {
                 return Err((pending, cause));
             };
             tracing::debug!(attempt, pending = pending.len(), ?delay, error = %cause, "retrying BatchWriteItem");

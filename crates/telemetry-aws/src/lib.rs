@@ -6,11 +6,9 @@
 //! - [`dynamodb_store`]: [`DynamoDbStore`], the reading store on a DynamoDB table: BatchWriteItem
 //!   in chunks of 25, unprocessed items and throttling retried with backoff until the deadline.
 //! - [`cloudwatch_metrics`]: [`CloudWatchMetrics`], the metrics port on PutMetricData.
-//! - [`backoff`]: exponential backoff with full jitter, bounded by a deadline.
 //! - [`startup`]: what a Lambda binary does before its first event: logging, configuration
 //!   from the environment, the SDK configuration, the invocation deadline.
 
-pub mod backoff;
 pub mod cloudwatch_metrics;
 pub mod dynamodb_store;
 pub mod s3_archive;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use telemetry::Timestamp;
 use telemetry::events::{KinesisEvent, RecordSource};
 use telemetry::handlers::write_batch;
-use telemetry_aws::backoff::Backoff;
+use telemetry::backoff::Backoff;
 use telemetry_aws::{CloudWatchMetrics, DynamoDbStore};
 
 const TABLE: &str = "demo-SensorData";
@@ -54,10 +54,7 @@ fn now() -> Timestamp {
 }
 
 fn quick_backoff() -> Backoff {
-    Backoff {
-        base: Duration::from_millis(1),
-        cap: Duration::from_millis(5),
-    }
+    Backoff::retries(Duration::from_millis(1), Duration::from_millis(5))
 }
 
 fn requests(input: &BatchWriteItemInput) -> Vec<WriteRequest> {

@@ -14,8 +14,10 @@
 //! - [`query`]: the query API's request, response and paging token.
 //! - [`ports`]: the traits the cores need from the outside world.
 //! - [`handlers`]: the three cores: archive a batch, write a batch, answer a query.
+//! - [`backoff`]: the workspace's one backoff, for retries (jittered) and polls (not).
 
 pub mod archive;
+pub mod backoff;
 pub mod events;
 pub mod handlers;
 pub mod item;

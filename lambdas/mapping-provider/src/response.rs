@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry_aws::backoff::Backoff;
+use telemetry::backoff::Backoff;
 use tokio::time::Instant;
 
 /// CloudFormation rejects a response body larger than this.
@@ -27,10 +27,7 @@ const CUT_MARK: &str = " [cut to fit CloudFormation's 4096-byte response limit]"
 /// The longest one PUT may take (S3 answers in milliseconds).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Backoff between PUTs: short, since the whole invocation has seconds, not minutes.
-const PUT_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(200),
-    cap: Duration::from_secs(2),
-};
+const PUT_BACKOFF: Backoff = Backoff::retries(Duration::from_millis(200), Duration::from_secs(2));
 /// How much of a refusal's body (S3's XML error) is kept for the log.
 const ERROR_BODY_MAX: usize = 1024;
 
@@ -227,7 +224,7 @@ impl Responder {
                 Err(Attempt::Retryable(why)) => why,
             };
             tracing::warn!(attempt = attempts, failure = %last, "response PUT failed; retrying");
-            let Some(delay) = PUT_BACKOFF.delay(attempts - 1, until.into_std()) else {
+            let Some(delay) = PUT_BACKOFF.wait_before(attempts - 1, until.into_std()) else {
                 return Err(DeliveryError::OutOfTime { attempts, last });
             };
             tokio::time::sleep(delay).await;
