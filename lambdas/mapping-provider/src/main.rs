@@ -1,12 +1,10 @@
-//! The event-source-mapping custom-resource provider (see the library's documentation for how
-//! it always answers). Lambda starts it as the supervisor; it starts itself as a worker, with
-//! `--handle-one-request`, for each request.
+//! The custom-resource provider's bootstrap (see the library's documentation for how it always
+//! answers).
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use mapping_provider::panic_policy::{PanicReport, abort_on_panic};
+use mapping_provider::always_answers::{Guard, NotAnswered};
+use mapping_provider::fault::{FAULT_ENV, Fault};
 use mapping_provider::response::Responder;
-use mapping_provider::supervisor::{NotAnswered, Supervisor};
-use mapping_provider::worker::{self, FAULT_ENV, Fault, WORKER_ARG};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
@@ -31,15 +29,8 @@ impl From<Unanswered> for Diagnostic {
 }
 
 fn main() -> ExitCode {
-    if std::env::args_os()
-        .nth(1)
-        .is_some_and(|arg| arg == WORKER_ARG)
-    {
-        return worker::main();
-    }
-    abort_on_panic(PanicReport::Log);
     init_logging();
-    // One thread is plenty: the supervisor waits on a child process and two HTTP exchanges.
+    // One thread is plenty: the guard waits on a handler thread and makes one HTTP exchange.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,27 +51,27 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), lambda_runtime::Error> {
-    // Checked here too so that a bad value stops the function at init, where it shows at once.
-    if let Some(fault) = Fault::from_env()? {
+    // Read at init, so that a bad value stops the function where it shows at once.
+    let fault = Fault::from_env()?;
+    if let Some(fault) = fault {
         tracing::warn!(
             ?fault,
-            "{FAULT_ENV} is set: the worker will fail on purpose (tests only)"
+            "{FAULT_ENV} is set: the handler will fail on purpose (tests only)"
         );
     }
-    let worker = std::env::current_exe()?;
-    let supervisor = Supervisor::new(worker, Responder::new()?);
-    let supervisor = &supervisor;
+    let guard = Guard::new(Responder::new()?, fault);
+    let guard = &guard;
     tracing::info!(
-        panic_strategy = if cfg!(panic = "abort") {
-            "abort"
+        panic_strategy = if cfg!(panic = "unwind") {
+            "unwind"
         } else {
-            "unwind (hook aborts)"
+            "abort"
         },
         "provider ready"
     );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
-        let delivered = supervisor
+        let delivered = guard
             .answer(&event.payload, deadline)
             .await
             .map_err(|err| {

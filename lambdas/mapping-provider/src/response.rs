@@ -5,7 +5,7 @@
 //! The ResponseURL is a pre-signed S3 URL: anyone holding it can answer for the stack, so it
 //! is never logged (only its host is).
 
-use crate::provider::{Answer, failed_create_id};
+use crate::answer::{Answer, failed_create_id};
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceResponse;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, StatusCode, Uri};

@@ -5,10 +5,14 @@
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponseStatus as Status,
 };
-use mapping_provider::properties::{MappingProperties, StartingPosition};
-use mapping_provider::provider::{
-    Answer, ApiError, ApiErrorKind, MappingState, MappingStatus, Mappings, handle,
+use mapping_provider::answer::Answer;
+use mapping_provider::resources::event_source_mapping::properties::{
+    MappingProperties, StartingPosition,
 };
+use mapping_provider::resources::event_source_mapping::{
+    ApiError, ApiErrorKind, MappingState, MappingStatus, Mappings,
+};
+use mapping_provider::resources::handle;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;

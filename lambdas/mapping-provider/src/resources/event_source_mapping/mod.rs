@@ -1,25 +1,45 @@
-//! The provider's decisions, generic over the [`Mappings`] port: what Create, Update and
-//! Delete do to the event-source mapping, and the [`Answer`] each gives CloudFormation.
+//! `Custom::KinesisEventSourceMapping`: what Create, Update and Delete do to a Lambda
+//! event-source mapping, generic over the [`Mappings`] port, and the [`Answer`] each gives.
 //!
-//! Every call through the port is bounded by `work_until`, and waiting for a mapping to leave a
-//! transitional state stops before it, so an answer is always ready in time. A failure is never
-//! swallowed: it becomes a FAILED answer whose reason is the real error.
+//! - **Create** makes the mapping (CreateEventSourceMapping); the physical id is its UUID, and
+//!   `Data` holds `UUID` and `State`.
+//! - **Update** changes the mapping in place (UpdateEventSourceMapping), unless `FunctionName`,
+//!   `StreamArn` or `StartingPosition` changed: then it makes a new mapping, a new physical id,
+//!   and CloudFormation deletes the old one with a Delete. When only `StartingPosition` changed,
+//!   the old mapping is deleted first, because Lambda allows one mapping per stream and function.
+//! - **Delete** deletes the mapping; a mapping already gone, or a physical id that is not a UUID
+//!   (a Create that failed before a mapping existed), is success.
+//! - Before an update or delete, and after a create or update, it waits while the mapping is in
+//!   a transitional state (Creating, Updating, ...), never past the time it has.
+//!
+//! Every call through the port is bounded by `work_until`, so an answer is always ready in
+//! time. A failure is never swallowed: it becomes a FAILED answer whose reason is the real
+//! error.
+//!
+//! # Layout
+//! - [`properties`]: the properties, read with the shared type and validated against Lambda's
+//!   limits.
+//! - [`lambda_api`]: the port on aws-sdk-lambda, typed errors.
 
-use crate::properties::{MappingProperties, PropertiesError, RESOURCE_TYPE, replacement_cause};
+pub mod lambda_api;
+pub mod properties;
+
+use crate::answer::{Answer, failed_create_id};
 use aws_lambda_events::event::cloudformation::{
-    CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponseStatus as Status,
-    CreateRequest, DeleteRequest, UpdateRequest,
+    CloudFormationCustomResourceRequest, CreateRequest, DeleteRequest, UpdateRequest,
 };
-use serde::{Deserialize, Serialize};
+use custom_resources::event_source_mapping::Property;
+use properties::{MappingProperties, PropertiesError, replacement};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
+use telemetry::backoff::Backoff;
 use tokio::time::Instant;
 
-/// The first wait before looking at a mapping's state again; it doubles up to [`POLL_MAX`].
-const POLL_FIRST: Duration = Duration::from_millis(250);
-const POLL_MAX: Duration = Duration::from_secs(2);
+pub use custom_resources::event_source_mapping::RESOURCE_TYPE;
+
+/// The waits before looking at a mapping's state again.
+const POLLS: Backoff = Backoff::polls(Duration::from_millis(250), Duration::from_secs(2));
 
 /// A mapping's state, as Lambda reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,10 +144,6 @@ pub trait Mappings {
 /// Why a request failed; the text is the FAILED answer's reason.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("not a CloudFormation custom-resource request: {0}")]
-    NotARequest(String),
-    #[error("this provider handles {RESOURCE_TYPE}, not {0}")]
-    WrongResourceType(String),
     #[error(transparent)]
     Properties(#[from] PropertiesError),
     #[error(transparent)]
@@ -141,69 +157,27 @@ pub enum ProviderError {
     StillBusy { uuid: String, state: String },
 }
 
-/// What the provider tells CloudFormation, less the fields copied from the request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Answer {
-    pub status: Status,
-    pub reason: Option<String>,
-    /// `None` when the request could not even be read; the answering side then uses the
-    /// request's own physical id, or [`failed_create_id`].
-    pub physical_resource_id: Option<String>,
-    pub data: BTreeMap<String, String>,
+/// SUCCESS for the mapping, with its UUID and state as the resource's `Data`.
+fn mapping_answer(status: &MappingStatus, reason: String) -> Answer {
+    let mut answer = Answer::success(status.uuid.clone(), reason);
+    answer.data.insert("UUID".into(), status.uuid.clone());
+    answer
+        .data
+        .insert("State".into(), status.state.as_str().into());
+    answer
 }
 
-impl Answer {
-    fn success(physical_resource_id: String, reason: String) -> Self {
-        Self {
-            status: Status::Success,
-            reason: Some(reason),
-            physical_resource_id: Some(physical_resource_id),
-            data: BTreeMap::new(),
-        }
-    }
-
-    fn mapping(status: &MappingStatus, reason: String) -> Self {
-        let mut answer = Self::success(status.uuid.clone(), reason);
-        answer.data.insert("UUID".into(), status.uuid.clone());
-        answer
-            .data
-            .insert("State".into(), status.state.as_str().into());
-        answer
-    }
-
-    /// A FAILED answer with `reason`; `physical_resource_id` as [`Answer::physical_resource_id`].
-    pub fn failed(physical_resource_id: Option<String>, reason: impl Into<String>) -> Self {
-        Self {
-            status: Status::Failed,
-            reason: Some(reason.into()),
-            physical_resource_id,
-            data: BTreeMap::new(),
-        }
-    }
-}
-
-/// The physical id of a resource whose Create failed before a mapping existed. It is not a
-/// UUID, so the Delete that CloudFormation sends on rollback knows there is nothing to delete.
-pub fn failed_create_id(request_id: &str) -> String {
-    format!("not-created-{request_id}")
-}
-
-/// Whether `id` has the shape of a mapping UUID (8-4-4-4-12 hex digits).
+/// Whether `id` is a mapping's UUID, in the hyphenated form Lambda gives it.
 pub fn is_mapping_uuid(id: &str) -> bool {
-    let groups: Vec<&str> = id.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+    id.len() == uuid::fmt::Hyphenated::LENGTH && uuid::Uuid::try_parse(id).is_ok()
 }
 
-/// Handles one request: `request` is the invocation payload, `work_until` the instant by which
-/// the answer must be ready, `on_created` is told each new mapping's UUID as soon as it exists
-/// (so that whoever answers for a crashed handler can name it).
+/// Handles one request for this resource type. `work_until` is the instant by which the
+/// answer must be ready; `on_created` is told each new mapping's UUID as soon as it exists (so
+/// that whoever answers for a handler that panicked or hung can name it).
 pub async fn handle<M: Mappings>(
     mappings: &M,
-    request: &Value,
+    request: &CloudFormationCustomResourceRequest<Value, Value>,
     work_until: Instant,
     on_created: &(dyn Fn(&str) + Sync),
 ) -> Answer {
@@ -212,16 +186,11 @@ pub async fn handle<M: Mappings>(
         work_until,
         on_created,
     };
-    let parsed = CloudFormationCustomResourceRequest::<Value, Value>::deserialize(request);
-    match parsed {
-        Ok(CloudFormationCustomResourceRequest::Create(request)) => provider.create(&request).await,
-        Ok(CloudFormationCustomResourceRequest::Update(request)) => provider.update(&request).await,
-        Ok(CloudFormationCustomResourceRequest::Delete(request)) => provider.delete(&request).await,
-        Ok(_) => Answer::failed(None, "unknown RequestType"),
-        Err(err) => Answer::failed(
-            None,
-            ProviderError::NotARequest(err.to_string()).to_string(),
-        ),
+    match request {
+        CloudFormationCustomResourceRequest::Create(request) => provider.create(request).await,
+        CloudFormationCustomResourceRequest::Update(request) => provider.update(request).await,
+        CloudFormationCustomResourceRequest::Delete(request) => provider.delete(request).await,
+        _ => Answer::failed(None, "unknown RequestType"),
     }
 }
 
@@ -234,7 +203,6 @@ struct Provider<'a, M> {
 impl<M: Mappings> Provider<'_, M> {
     async fn create(&self, request: &CreateRequest<Value>) -> Answer {
         let result = async {
-            check_type(&request.resource_type)?;
             let properties = MappingProperties::parse(&request.resource_properties)?;
             self.create_mapping(&properties).await
         }
@@ -242,7 +210,7 @@ impl<M: Mappings> Provider<'_, M> {
         match result {
             Ok(status) => {
                 let reason = format!("created mapping {}", status.uuid);
-                Answer::mapping(&status, reason)
+                mapping_answer(&status, reason)
             }
             Err(err) => {
                 tracing::warn!(error = %err, "create failed");
@@ -254,7 +222,7 @@ impl<M: Mappings> Provider<'_, M> {
     async fn update(&self, request: &UpdateRequest<Value, Value>) -> Answer {
         let id = &request.physical_resource_id;
         match self.try_update(request).await {
-            Ok((status, reason)) => Answer::mapping(&status, reason),
+            Ok((status, reason)) => mapping_answer(&status, reason),
             // A failed Update keeps the resource's id: CloudFormation then rolls back to it.
             Err(err) => {
                 tracing::warn!(error = %err, mapping = %id, "update failed");
@@ -267,7 +235,6 @@ impl<M: Mappings> Provider<'_, M> {
         &self,
         request: &UpdateRequest<Value, Value>,
     ) -> Result<(MappingStatus, String), ProviderError> {
-        check_type(&request.resource_type)?;
         let properties = MappingProperties::parse(&request.resource_properties)?;
         let id = request.physical_resource_id.as_str();
         if !is_mapping_uuid(id) {
@@ -279,13 +246,13 @@ impl<M: Mappings> Provider<'_, M> {
             &request.old_resource_properties,
             &request.resource_properties,
         );
-        if let Some(cause) = replacement_cause(old, new) {
+        if let Some(cause) = replacement(old, new) {
             // Lambda allows one mapping per stream and function: when only the starting
             // position changes, the old mapping has to go before the new one can exist.
             // CloudFormation's Delete of the old id then finds it gone, which is success.
-            let same_pair = ["FunctionName", "StreamArn"]
-                .iter()
-                .all(|key| old.get(key) == new.get(key));
+            // The replacing properties are compared in order, so that cause means the
+            // function and the stream are the same.
+            let same_pair = cause == Property::StartingPosition;
             if same_pair {
                 self.delete_mapping(id).await?;
             }
@@ -415,25 +382,25 @@ impl<M: Mappings> Provider<'_, M> {
     /// for another look; returns the last state seen. Failing to look is not the request's
     /// failure: the state seen last is reported.
     async fn wait_while_transitional(&self, mut status: MappingStatus) -> MappingStatus {
-        let mut pause = POLL_FIRST;
+        let mut attempt = 0;
         while status.state.is_transitional() {
-            let Some(seen) = self.look_again(&status.uuid, pause).await else {
+            let Some(seen) = self.look_again(&status.uuid, POLLS.wait(attempt)).await else {
                 break;
             };
             match seen {
                 Some(now) => status = now,
                 None => break,
             }
-            pause = (pause * 2).min(POLL_MAX);
+            attempt += 1;
         }
         status
     }
 
     /// Waits, while there is time, for mapping `id` to disappear after a delete.
     async fn wait_until_gone(&self, id: &str) {
-        let mut pause = POLL_FIRST;
-        while let Some(Some(_still_there)) = self.look_again(id, pause).await {
-            pause = (pause * 2).min(POLL_MAX);
+        let mut attempt = 0;
+        while let Some(Some(_still_there)) = self.look_again(id, POLLS.wait(attempt)).await {
+            attempt += 1;
         }
     }
 
@@ -455,14 +422,6 @@ impl<M: Mappings> Provider<'_, M> {
                 None
             }
         }
-    }
-}
-
-fn check_type(resource_type: &str) -> Result<(), ProviderError> {
-    if resource_type == RESOURCE_TYPE {
-        Ok(())
-    } else {
-        Err(ProviderError::WrongResourceType(resource_type.to_owned()))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The resource's properties, parsed into a typed, validated [`MappingProperties`].
+//! The resource's properties, read with the shared type ([`custom_resources`]) and validated
+//! into a typed [`MappingProperties`].
 //!
 //! CloudFormation passes every scalar property to a custom resource as a string (`"500"`,
 //! `"true"`), so numbers and booleans are accepted as strings or as JSON values. The limits are
@@ -6,30 +7,13 @@
 //! Lambda API reference); checking them here means a bad template fails with a message naming
 //! the property and its allowed range, before any API call.
 
+use custom_resources::Field;
+use custom_resources::event_source_mapping::{Properties, Property};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
-/// The custom resource type this provider answers.
-pub const RESOURCE_TYPE: &str = "Custom::KinesisEventSourceMapping";
-
-/// The properties whose change needs a new mapping: Lambda cannot move a mapping to another
-/// stream or function, nor restart it from another position.
-pub const REPLACEMENT_PROPERTIES: [&str; 3] = ["FunctionName", "StreamArn", "StartingPosition"];
-
-/// Every property the resource takes (`ServiceToken` is CloudFormation's, and ignored).
-const KNOWN: [&str; 11] = [
-    "ServiceToken",
-    "FunctionName",
-    "StreamArn",
-    "BatchSize",
-    "StartingPosition",
-    "MaximumBatchingWindowInSeconds",
-    "FunctionResponseTypes",
-    "BisectBatchOnFunctionError",
-    "MaximumRetryAttempts",
-    "MaximumRecordAgeInSeconds",
-    "OnFailureDestinationArn",
-];
+pub use custom_resources::event_source_mapping::{RESOURCE_TYPE, StartingPosition};
 
 /// Lambda's limit on `FunctionName` (a name, a partial ARN or a full ARN).
 const FUNCTION_NAME_MAX: usize = 140;
@@ -43,25 +27,6 @@ const RETRY_ATTEMPTS: (i64, i64, i32) = (-1, 10_000, -1);
 const RECORD_AGE: (i64, i64, i32) = (60, 604_800, -1);
 /// The longest a value is quoted in an error message.
 const QUOTE_MAX: usize = 120;
-
-/// Where a new mapping starts reading the stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StartingPosition {
-    /// The oldest record the stream still holds.
-    TrimHorizon,
-    /// Only records put after the mapping exists.
-    Latest,
-}
-
-impl StartingPosition {
-    /// The name the Lambda API uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TrimHorizon => "TRIM_HORIZON",
-            Self::Latest => "LATEST",
-        }
-    }
-}
 
 /// A mapping's configuration, validated against Lambda's limits; optional properties hold
 /// Lambda's defaults, so that an Update that drops a property restores the default instead of
@@ -127,76 +92,85 @@ fn quote(value: &Value) -> String {
     format!("{}...", &text[..end])
 }
 
-/// Collects the problems while every property is read.
+/// Collects the problems while every property is read. Messages quote the value as it was
+/// received (`"10001"`, not the number it was read as).
 struct Reader<'a> {
-    properties: &'a Map<String, Value>,
+    received: &'a Map<String, Value>,
     errors: Vec<PropertyError>,
 }
 
 impl<'a> Reader<'a> {
-    fn fail(&mut self, property: &str, problem: String) {
+    fn fail(&mut self, property: impl Into<String>, problem: String) {
         self.errors.push(PropertyError {
-            property: property.to_owned(),
+            property: property.into(),
             problem,
         });
     }
 
-    /// A non-empty string, or `None` (with an error) if it is missing or not a string.
-    fn required_text(&mut self, property: &str, what: &str) -> Option<&'a str> {
-        match self.properties.get(property) {
-            Some(Value::String(text)) if !text.trim().is_empty() => Some(text),
-            // A blank string is what a template gives for a value it did not have.
-            None | Some(Value::Null) | Some(Value::String(_)) => {
-                self.fail(property, format!("is required: {what}"));
-                None
-            }
-            Some(other) => {
-                self.fail(property, format!("must be {what}, got {}", quote(other)));
-                None
-            }
-        }
+    fn quoted(&self, property: Property) -> String {
+        quote(self.received.get(property.name()).unwrap_or(&Value::Null))
     }
 
-    /// A whole number, from a JSON number or a string of digits.
-    fn integer(value: &Value) -> Option<i64> {
-        match value {
-            Value::Number(number) => number.as_i64(),
-            Value::String(text) => text.parse().ok(),
-            _ => None,
+    /// A non-empty string, or `None` (with an error) if it is missing or not a string.
+    fn required_text<'f>(
+        &mut self,
+        property: Property,
+        field: &'f Option<Field<String>>,
+        what: &str,
+    ) -> Option<&'f str> {
+        match field {
+            Some(Field::Valid(text)) if !text.trim().is_empty() => Some(text),
+            // A blank string is what a template gives for a value it did not have.
+            None | Some(Field::Valid(_)) => {
+                self.fail(property.name(), format!("is required: {what}"));
+                None
+            }
+            Some(Field::Invalid(_)) => {
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {what}, got {got}"));
+                None
+            }
         }
     }
 
     /// An optional whole number in `min..=max`, or `default` when absent.
-    fn ranged(&mut self, property: &str, (min, max, default): (i64, i64, i32), what: &str) -> i32 {
-        let Some(value) = self.properties.get(property).filter(|v| !v.is_null()) else {
+    fn ranged(
+        &mut self,
+        property: Property,
+        field: &Option<Field<i64>>,
+        (min, max, default): (i64, i64, i32),
+        what: &str,
+    ) -> i32 {
+        let Some(field) = field else {
             return default;
         };
-        match Self::integer(value).and_then(|n| i32::try_from(n).ok()) {
+        match field.valid().and_then(|n| i32::try_from(*n).ok()) {
             Some(n) if (min..=max).contains(&i64::from(n)) => n,
             _ => {
-                self.fail(property, format!("must be {what}, got {}", quote(value)));
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {what}, got {got}"));
                 default
             }
         }
     }
 
     /// `MaximumRecordAgeInSeconds`: -1, or 60 to 604,800.
-    fn record_age(&mut self) -> i32 {
-        const PROPERTY: &str = "MaximumRecordAgeInSeconds";
+    fn record_age(&mut self, field: &Option<Field<i64>>) -> i32 {
         let (min, max, default) = RECORD_AGE;
-        let Some(value) = self.properties.get(PROPERTY).filter(|v| !v.is_null()) else {
+        let Some(field) = field else {
             return default;
         };
-        match Self::integer(value).and_then(|n| i32::try_from(n).ok()) {
+        match field.valid().and_then(|n| i32::try_from(*n).ok()) {
             Some(-1) => -1,
             Some(n) if (min..=max).contains(&i64::from(n)) => n,
             _ => {
+                let property = Property::MaximumRecordAgeInSeconds;
+                let got = self.quoted(property);
                 self.fail(
-                    PROPERTY,
+                    property.name(),
                     format!(
                         "must be -1 (no limit) or a whole number of seconds from {min} to {max} \
-                         (7 days), got {}",
-                        quote(value)
+                         (7 days), got {got}"
                     ),
                 );
                 default
@@ -204,84 +178,83 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn boolean(&mut self, property: &str) -> bool {
-        match self.properties.get(property) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(text)) if text == "true" => true,
-            Some(Value::String(text)) if text == "false" => false,
-            Some(other) => {
-                self.fail(
-                    property,
-                    format!("must be true or false, got {}", quote(other)),
-                );
+    fn boolean(&mut self, property: Property, field: &Option<Field<bool>>) -> bool {
+        match field {
+            None => false,
+            Some(Field::Valid(value)) => *value,
+            Some(Field::Invalid(_)) => {
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be true or false, got {got}"));
                 false
             }
         }
     }
 
-    fn starting_position(&mut self) -> Option<StartingPosition> {
-        const PROPERTY: &str = "StartingPosition";
-        let text = self.required_text(PROPERTY, "TRIM_HORIZON or LATEST")?;
-        match text {
-            "TRIM_HORIZON" => Some(StartingPosition::TrimHorizon),
-            "LATEST" => Some(StartingPosition::Latest),
-            "AT_TIMESTAMP" => {
+    fn starting_position(
+        &mut self,
+        field: &Option<Field<StartingPosition>>,
+    ) -> Option<StartingPosition> {
+        const WHAT: &str = "TRIM_HORIZON or LATEST";
+        let property = Property::StartingPosition;
+        match field {
+            Some(Field::Valid(position)) => Some(*position),
+            Some(Field::Invalid(Value::String(text))) if text == "AT_TIMESTAMP" => {
                 self.fail(
-                    PROPERTY,
+                    property.name(),
                     "must be TRIM_HORIZON or LATEST, got \"AT_TIMESTAMP\" (it needs a start \
                      timestamp, which this resource does not take)"
                         .to_owned(),
                 );
                 None
             }
-            other => {
-                self.fail(
-                    PROPERTY,
-                    format!(
-                        "must be TRIM_HORIZON or LATEST, got {}",
-                        quote(&other.into())
-                    ),
-                );
+            Some(Field::Invalid(Value::String(text))) if !text.trim().is_empty() => {
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
+                None
+            }
+            None | Some(Field::Invalid(Value::String(_))) => {
+                self.fail(property.name(), format!("is required: {WHAT}"));
+                None
+            }
+            Some(Field::Invalid(_)) => {
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
                 None
             }
         }
     }
 
-    fn response_types(&mut self) -> bool {
-        const PROPERTY: &str = "FunctionResponseTypes";
+    fn response_types<T>(&mut self, field: &Option<Field<Vec<T>>>) -> bool {
         const ALLOWED: &str = "a list whose only allowed item is \"ReportBatchItemFailures\"";
-        match self.properties.get(PROPERTY) {
-            None | Some(Value::Null) => false,
-            Some(Value::Array(items)) if items.iter().all(|i| i == "ReportBatchItemFailures") => {
-                !items.is_empty()
-            }
-            Some(other) => {
-                self.fail(PROPERTY, format!("must be {ALLOWED}, got {}", quote(other)));
+        match field {
+            None => false,
+            Some(Field::Valid(items)) => !items.is_empty(),
+            Some(Field::Invalid(_)) => {
+                let property = Property::FunctionResponseTypes;
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {ALLOWED}, got {got}"));
                 false
             }
         }
     }
 
-    fn function_name(&mut self) -> Option<String> {
-        const PROPERTY: &str = "FunctionName";
+    fn function_name(&mut self, field: &Option<Field<String>>) -> Option<String> {
         const WHAT: &str = "the consumer function's name or ARN, 1 to 140 characters";
-        let name = self.required_text(PROPERTY, WHAT)?;
+        let property = Property::FunctionName;
+        let name = self.required_text(property, field, WHAT)?;
         if name.chars().count() > FUNCTION_NAME_MAX || name.chars().any(char::is_whitespace) {
-            self.fail(
-                PROPERTY,
-                format!("must be {WHAT}, got {}", quote(&name.into())),
-            );
+            let got = self.quoted(property);
+            self.fail(property.name(), format!("must be {WHAT}, got {got}"));
             return None;
         }
         Some(name.to_owned())
     }
 
-    fn stream_arn(&mut self) -> Option<String> {
-        const PROPERTY: &str = "StreamArn";
+    fn stream_arn(&mut self, field: &Option<Field<String>>) -> Option<String> {
         const WHAT: &str =
             "a Kinesis stream ARN (arn:<partition>:kinesis:<region>:<account>:stream/<name>)";
-        let arn = self.required_text(PROPERTY, WHAT)?;
+        let property = Property::StreamArn;
+        let arn = self.required_text(property, field, WHAT)?;
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         match parts.as_slice() {
             ["arn", _, "kinesis", region, account, resource]
@@ -294,94 +267,100 @@ impl<'a> Reader<'a> {
                 Some(arn.to_owned())
             }
             _ => {
-                self.fail(
-                    PROPERTY,
-                    format!("must be {WHAT}, got {}", quote(&arn.into())),
-                );
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
                 None
             }
         }
     }
 
-    fn destination(&mut self) -> Option<String> {
-        const PROPERTY: &str = "OnFailureDestinationArn";
+    fn destination(&mut self, field: &Option<Field<String>>) -> Option<String> {
         const WHAT: &str = "the ARN of an SQS queue, SNS topic or S3 bucket \
                             (arn:<partition>:sqs|sns|s3:...)";
-        match self.properties.get(PROPERTY) {
+        let property = Property::OnFailureDestinationArn;
+        let arn = match field {
             // An empty value (a template condition that yields "") means no destination.
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) if text.is_empty() => None,
-            Some(Value::String(arn)) => {
-                let parts: Vec<&str> = arn.splitn(6, ':').collect();
-                match parts.as_slice() {
-                    ["arn", _, "sqs" | "sns" | "s3", _, _, resource] if !resource.is_empty() => {
-                        Some(arn.clone())
-                    }
-                    _ => {
-                        self.fail(
-                            PROPERTY,
-                            format!("must be {WHAT}, got {}", quote(&arn.as_str().into())),
-                        );
-                        None
-                    }
-                }
+            None => return None,
+            Some(Field::Valid(arn)) if arn.is_empty() => return None,
+            Some(Field::Valid(arn)) => arn,
+            Some(Field::Invalid(_)) => {
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
+                return None;
             }
-            Some(other) => {
-                self.fail(PROPERTY, format!("must be {WHAT}, got {}", quote(other)));
+        };
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "sqs" | "sns" | "s3", _, _, resource] if !resource.is_empty() => {
+                Some(arn.clone())
+            }
+            _ => {
+                let got = self.quoted(property);
+                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
                 None
             }
         }
     }
 }
 
+/// Reads `properties` with the shared type; a value of the wrong shape stays in its field as
+/// [`Field::Invalid`], so this fails only for a document that is not an object.
+fn read(properties: &Value) -> Result<(&Map<String, Value>, Properties<String>), PropertiesError> {
+    let Value::Object(map) = properties else {
+        return Err(PropertiesError::NotAnObject(quote(properties)));
+    };
+    let read = Properties::deserialize(properties)
+        .map_err(|err| PropertiesError::NotAnObject(format!("{} ({err})", quote(properties))))?;
+    Ok((map, read))
+}
+
 impl MappingProperties {
     /// Parses and validates `ResourceProperties`, reporting every problem at once.
     pub fn parse(properties: &Value) -> Result<Self, PropertiesError> {
-        let Value::Object(map) = properties else {
-            return Err(PropertiesError::NotAnObject(quote(properties)));
-        };
+        let (received, read) = read(properties)?;
         let mut reader = Reader {
-            properties: map,
+            received,
             errors: Vec::new(),
         };
-        let mut unknown: Vec<&str> = map
-            .keys()
-            .map(String::as_str)
-            .filter(|key| !KNOWN.contains(key))
-            .collect();
-        unknown.sort_unstable();
-        for key in unknown {
+        let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
+        for key in read.unknown.keys() {
             reader.fail(
-                key,
+                key.as_str(),
                 format!(
                     "is not a property of {RESOURCE_TYPE} (known: {})",
-                    KNOWN[1..].join(", ")
+                    known.join(", ")
                 ),
             );
         }
 
-        let function_name = reader.function_name();
-        let stream_arn = reader.stream_arn();
-        let starting_position = reader.starting_position();
+        let function_name = reader.function_name(&read.function_name);
+        let stream_arn = reader.stream_arn(&read.stream_arn);
+        let starting_position = reader.starting_position(&read.starting_position);
         let batch_size = reader.ranged(
-            "BatchSize",
+            Property::BatchSize,
+            &read.batch_size,
             BATCH_SIZE,
             "a whole number from 1 to 10000 (Lambda's limit for a Kinesis stream)",
         );
         let maximum_batching_window_in_seconds = reader.ranged(
-            "MaximumBatchingWindowInSeconds",
+            Property::MaximumBatchingWindowInSeconds,
+            &read.maximum_batching_window_in_seconds,
             BATCHING_WINDOW,
             "a whole number of seconds from 0 to 300",
         );
-        let report_batch_item_failures = reader.response_types();
-        let bisect_batch_on_function_error = reader.boolean("BisectBatchOnFunctionError");
+        let report_batch_item_failures = reader.response_types(&read.function_response_types);
+        let bisect_batch_on_function_error = reader.boolean(
+            Property::BisectBatchOnFunctionError,
+            &read.bisect_batch_on_function_error,
+        );
         let maximum_retry_attempts = reader.ranged(
-            "MaximumRetryAttempts",
+            Property::MaximumRetryAttempts,
+            &read.maximum_retry_attempts,
             RETRY_ATTEMPTS,
             "-1 (retry until the record expires) or a whole number from 0 to 10000",
         );
-        let maximum_record_age_in_seconds = reader.record_age();
-        let on_failure_destination_arn = reader.destination();
+        let maximum_record_age_in_seconds = reader.record_age(&read.maximum_record_age_in_seconds);
+        let on_failure_destination_arn = reader.destination(&read.on_failure_destination_arn);
 
         match (function_name, stream_arn, starting_position) {
             (Some(function_name), Some(stream_arn), Some(starting_position))
@@ -405,13 +384,16 @@ impl MappingProperties {
     }
 }
 
-/// The first of [`REPLACEMENT_PROPERTIES`] whose value differs between the old and the new
-/// properties, if any. Compared as the template gave them: a function named by name before and
-/// by ARN after counts as a change, which costs a replacement but is never wrong.
+/// The first of [`Property::REPLACING`] whose value differs between the old and the new
+/// properties, if any (see [`Properties::replacement_cause`]).
+pub fn replacement(old: &Value, new: &Value) -> Option<Property> {
+    let lenient = |properties: &Value| read(properties).map(|(_, read)| read).unwrap_or_default();
+    lenient(old).replacement_cause(&lenient(new))
+}
+
+/// [`replacement`], by the property's name.
 pub fn replacement_cause(old: &Value, new: &Value) -> Option<&'static str> {
-    REPLACEMENT_PROPERTIES
-        .into_iter()
-        .find(|property| old.get(property) != new.get(property))
+    replacement(old, new).map(Property::name)
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! configuration (the standard mode from the shared configuration); the provider bounds each
 //! call by the time left. Errors are told apart by their typed SDK variants.
 
-use crate::properties::MappingProperties;
-use crate::provider::{ApiError, ApiErrorKind, MappingState, MappingStatus, Mappings};
+use super::properties::MappingProperties;
+use super::{ApiError, ApiErrorKind, MappingState, MappingStatus, Mappings};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
