@@ -12,10 +12,10 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::aws::AwsArgs;
 use crate::local::LocalArgs;
 use crate::simulate::SimulateArgs;
-use crate::stack::StackDefinition;
-use crate::stack_name::StackName;
 use crate::workspace::WorkspaceError;
 use cfn_model::resources::lambda::Architecture;
+use iot_stack::StackDefinition;
+use iot_stack::stack_name::StackName;
 
 /// Deploys the IoT back end (Kinesis, S3, DynamoDB, Lambda) as one CloudFormation stack, and
 /// manages it over its life: with no command, deploy (create or update through a change set).

@@ -7,13 +7,14 @@ use std::path::Path;
 use anyhow::Context;
 use aws_sdk_cloudformation::types::ChangeSetType;
 
-use crate::apply::{self, ChangeSet, Proposal, StackState, Waits};
-use crate::assets::{self, BucketState, Package};
+use cfn_apply::{self as apply, BucketState, ChangeSet, Proposal, StackState, Waits};
+use iot_stack::names::Names;
+use iot_stack::{StackDefinition, outputs};
+
+use crate::assets::{self, Package};
 use crate::aws::Session;
 use crate::device_key::{self, KeyOutcome};
 use crate::progress::TerminalProgress;
-use crate::stack::names::Names;
-use crate::stack::{StackDefinition, outputs};
 use crate::testpage_config::StackAddress;
 
 /// How a deploy ended.
@@ -66,7 +67,7 @@ async fn propose(
     kind: ChangeSetType,
     waits: &Waits,
 ) -> anyhow::Result<Option<ChangeSet>> {
-    let template = crate::synth::render(definition).context("failed to render the template")?;
+    let template = iot_stack::synth::render(definition).context("failed to render the template")?;
     let proposal = Proposal {
         stack: definition.stack_name.as_str(),
         template: &template,
@@ -92,10 +93,10 @@ pub async fn deploy(
     let packages = build(paths.workspace, definition).await?;
 
     let bucket = names.asset_bucket(&session.account, &session.region);
-    if assets::ensure_bucket(&clients.s3, &bucket, &session.region).await? == BucketState::Created {
+    if apply::ensure_bucket(&clients.s3, &bucket, &session.region).await? == BucketState::Created {
         eprintln!("created asset bucket {bucket} (encrypted, private)");
     }
-    let uploads = assets::upload_missing(&clients.s3, &bucket, &packages).await?;
+    let uploads = apply::upload_missing(&clients.s3, &bucket, &packages).await?;
     eprintln!(
         "packages: {} uploaded, {} already in s3://{bucket}",
         uploads.uploaded, uploads.skipped

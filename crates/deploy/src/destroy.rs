@@ -8,12 +8,13 @@ use anyhow::Context;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
-use crate::apply::{self, EventCursor, Goal, StackState, Waits};
+use cfn_apply::{self as apply, Blocker, EventCursor, Goal, StackState, Waits};
+use iot_stack::names::Names;
+use iot_stack::outputs;
+use iot_stack::stack_name::StackName;
+
 use crate::aws::Session;
 use crate::progress::TerminalProgress;
-use crate::stack::names::Names;
-use crate::stack::outputs;
-use crate::stack_name::StackName;
 use crate::testpage_config::{self, Target, TestpageConfig};
 
 /// What destroy did, for its summary.
@@ -44,7 +45,14 @@ pub async fn destroy(
 
     let described = match apply::stack_state(&clients.cloudformation, stack.as_str()).await? {
         StackState::Missing => None,
-        StackState::Blocked(blocked) if blocked.status.ends_with("_IN_PROGRESS") => {
+        // Deleting during another operation fails, and a status this build does not know
+        // may be one; the other blocked states are what destroy is for.
+        StackState::Blocked(blocked)
+            if matches!(
+                Blocker::of(&blocked.status),
+                Some(Blocker::InProgress | Blocker::Unrecognised)
+            ) =>
+        {
             anyhow::bail!(blocked)
         }
         _ => apply::describe_stack(&clients.cloudformation, stack.as_str()).await?,

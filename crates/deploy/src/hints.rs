@@ -9,10 +9,10 @@
 use std::net::SocketAddr;
 
 use aws_sdk_cloudformation::types::StackStatus;
+use cfn_apply::{BlockedStack, Blocker, OperationFailed};
 use local_target::StartError;
 use local_target::storage::StorageError;
 
-use crate::apply::{BlockedStack, Blocker, OperationFailed};
 use crate::assets::BuildError;
 use crate::cli::Cli;
 
@@ -144,10 +144,10 @@ pub fn next_step(error: &anyhow::Error, rerun: &Rerun) -> Option<String> {
             return start_error(start, rerun);
         }
         if let Some(blocked) = cause.downcast_ref::<BlockedStack>() {
-            return stack_status(&StackStatus::from(blocked.status.as_str()), rerun);
+            return stack_status(&blocked.status, rerun);
         }
         if let Some(failed) = cause.downcast_ref::<OperationFailed>() {
-            return stack_status(&StackStatus::from(failed.outcome.status.as_str()), rerun);
+            return stack_status(&failed.outcome.status, rerun);
         }
         if let Some(build) = cause.downcast_ref::<BuildError>() {
             return build_error(build);
@@ -220,6 +220,10 @@ fn stack_status(status: &StackStatus, rerun: &Rerun) -> Option<String> {
             "wait for the operation to end (follow it with `{}`), then run the command again",
             rerun.aws_cloudformation("describe-stack-events")
         ),
+        Blocker::Unrecognised => format!(
+            "read what the stack is doing with `{}`",
+            rerun.aws_cloudformation("describe-stack-events")
+        ),
     })
 }
 
@@ -290,6 +294,27 @@ mod tests {
         assert_eq!(
             local.clone().without_local().deploy(&[]),
             "cargo run -p deploy -- --stack-name demo"
+        );
+    }
+
+    /// The way out of a failed create is the command line's hint, naming the command with the
+    /// user's own flags (the engine's replay test provokes the failure itself).
+    #[test]
+    fn a_failed_create_names_destroy_with_the_users_flags() {
+        let error = anyhow::Error::new(OperationFailed {
+            stack: "demo".to_owned(),
+            goal: StackStatus::CreateComplete,
+            outcome: cfn_apply::Outcome {
+                status: StackStatus::RollbackComplete,
+                status_reason: None,
+                first_failure: None,
+            },
+        });
+        let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
+        let next = next_step(&error, &Rerun::of(&cli)).unwrap();
+        assert!(
+            next.contains("`cargo run -p deploy -- --stack-name demo destroy --yes`"),
+            "{next}"
         );
     }
 }

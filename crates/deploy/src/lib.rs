@@ -1,43 +1,33 @@
-//! The deployer of the IoT back end.
+//! The deployer of the IoT back end: the command users run (`cargo run -p deploy -- ...`).
 //!
-//! The whole stack is defined in typed Rust with `cfn-model`, CDK-style, and rendered as one
-//! CloudFormation template (`deploy --stack-name demo synth`). The stack name is checked before
-//! anything else, because every physical name derives from it.
+//! It checks the flags into a validated plan before any AWS call, then glues the stack
+//! definition ([`iot_stack`]) to where it goes: rendered (`synth`), applied to AWS with the
+//! generic CloudFormation engine ([`cfn_apply`]), or run on this machine by the local target.
 //!
 //! # Layout
-//! - [`cli`]: clap's flags, and their conversion into a validated [`stack::StackDefinition`].
-//! - [`stack_name`]: [`stack_name::StackName`], the rules a stack name must follow, and why.
-//! - [`stack`]: the stack definition, one construct per module:
-//!   - `names`: every physical name, derived from the stack name in one place;
-//!   - `assets`: the code parameters (asset bucket, one key per function);
-//!   - `stream`, `archive`, `table`: the Kinesis stream, the S3 archive bucket, the DynamoDB
-//!     table, each with the IAM statements its users need;
-//!   - `functions`: a Lambda function with its own log group and least-privilege role;
-//!   - `mapping`: the event-source-mapping custom resources and their failure queues;
-//!   - `device`: the device IAM user and its policy;
-//!   - `checkov`: the `Metadata` skip list for checks that do not apply, with reasons.
-//! - [`synth`]: the rendered template.
+//! - [`cli`]: clap's flags, and their conversion into a validated
+//!   [`StackDefinition`](iot_stack::StackDefinition).
 //! - [`run`]: dispatch of the commands, checks before any AWS call, the summary after.
 //! - [`aws`]: `--profile` / `--region` / `--endpoint-url`, the SDK configuration from the
 //!   standard chain, the account from STS, clients that count their calls.
-//! - [`assets`]: the functions built with cargo-lambda, hashed, uploaded under
-//!   content-addressed keys to the encrypted, private asset bucket.
-//! - [`apply`]: change sets (empty ones deleted), execution, the stack watched through its
-//!   events to the end, blocking states and failures explained.
-//! - [`progress`]: event lines and a spinner on standard error.
+//! - [`assets`]: the functions built with cargo-lambda and zipped the same way every time, as
+//!   the assets `cfn-apply` uploads, and the template parameters naming them.
+//! - [`progress`]: the engine's events as lines, and a spinner, on standard error.
 //! - [`deployment`]: the deploy and diff flows.
 //! - [`device_key`]: the device's access key, created only when none valid is configured,
 //!   written only to the test page's config.
 //! - [`destroy`]: buckets emptied, keys deleted, stack deleted, asset bucket and config gone.
-//! - [`local`], [`simulate`], [`testpage_config`]: the local target, the device simulator,
-//!   and the test page's config they share with the AWS deploy.
+//! - [`local`], [`console`]: the local target started from the definition, and its live
+//!   counters on the terminal.
+//! - [`simulate`], [`testpage_config`]: the device simulator, and the test page's config it
+//!   shares with the AWS deploy and the local target.
 //! - [`workspace`]: the repository, found from the current directory as cargo finds it.
 //! - [`hints`]: the next step after an error, naming commands that run as printed.
 
-pub mod apply;
 pub mod assets;
 pub mod aws;
 pub mod cli;
+pub mod console;
 pub mod deployment;
 pub mod destroy;
 pub mod device_key;
@@ -46,8 +36,5 @@ pub mod local;
 pub mod progress;
 pub mod run;
 pub mod simulate;
-pub mod stack;
-pub mod stack_name;
-pub mod synth;
 pub mod testpage_config;
 pub mod workspace;

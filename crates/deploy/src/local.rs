@@ -1,6 +1,5 @@
 //! `deploy --local`: the same stack definition run on this machine by the local target. The
-//! names, the stream's shape and each consumer's event-source mapping come from the stack
-//! definition, so the local stack behaves as the deployed one.
+//! settings come from the definition ([`iot_stack::local`]); the flags say only where it runs.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -8,14 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use local_target::consumers::ConsumerSettings;
-use local_target::storage::stream::StreamShape;
+use iot_stack::StackDefinition;
+use iot_stack::local::Placement;
 use local_target::{LocalSettings, RunningTarget};
 
-use crate::stack::StackDefinition;
-use crate::stack::mapping::{self, MappingSettings};
-use crate::stack::names::{FunctionKind, Names};
-use crate::stack::stream::RETENTION_HOURS;
 use crate::testpage_config::{self, StackAddress, Target, TestpageConfig};
 
 /// The endpoint's port unless `--port` says otherwise.
@@ -47,11 +42,6 @@ pub struct LocalArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// The region the local target claims to be in (signatures name a region).
-pub const LOCAL_REGION: &str = "us-east-1";
-/// The account id of local ARNs.
-pub const LOCAL_ACCOUNT: &str = "000000000000";
-
 impl LocalArgs {
     /// The state folder of stack `definition`.
     pub fn state_dir(&self, definition: &StackDefinition) -> PathBuf {
@@ -61,38 +51,18 @@ impl LocalArgs {
     }
 }
 
-/// The local target's settings for `definition`.
+/// The local target's settings for `definition`, placed where the flags say.
 pub fn settings(
     definition: &StackDefinition,
     args: &LocalArgs,
     testpage_dir: &Path,
 ) -> LocalSettings {
-    let names = Names::new(&definition.stack_name);
-    let consumer = |kind: FunctionKind, mapping: &MappingSettings| ConsumerSettings {
-        function_name: names.function(kind),
-        role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/{}", names.role(kind)),
-        batch_size: mapping.batch_size as usize,
-        batching_window: Duration::from_secs(mapping.maximum_batching_window_in_seconds.into()),
-        maximum_retry_attempts: mapping.maximum_retry_attempts,
-        maximum_record_age: Duration::from_secs(mapping.maximum_record_age_in_seconds.into()),
-        bisect_batch_on_function_error: true,
-        retry_pause: Duration::from_millis(100),
-    };
-    LocalSettings {
-        region: LOCAL_REGION.to_owned(),
-        account_id: LOCAL_ACCOUNT.to_owned(),
-        stream_name: names.stream(),
-        stream_shape: StreamShape {
-            shard_count: definition.shard_count,
-            retention_hours: RETENTION_HOURS,
-        },
-        query_function_name: names.function(FunctionKind::QueryApi),
-        archiver: consumer(FunctionKind::Archiver, &mapping::ARCHIVER),
-        writer: consumer(FunctionKind::Writer, &mapping::WRITER),
+    let placement = Placement {
         state_dir: args.state_dir(definition),
         listen: SocketAddr::new(args.bind, args.port),
         testpage_dir: testpage_dir.to_owned(),
-    }
+    };
+    iot_stack::local::settings(definition, placement)
 }
 
 /// The test page's configuration for the running target.
@@ -139,7 +109,7 @@ pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> 
         if served.is_ok() {
             eprintln!("\nstopping: finishing the batches in flight...");
             // The counters as they stand; batches in flight finish after this and are kept.
-            eprintln!("{}", local_target::console::Snapshot::of(&target).line());
+            eprintln!("{}", crate::console::Snapshot::of(&target).line());
         }
         // Stopped on every path, so that no task outlives an error.
         let stopped = target.stop().await.map_err(|message| {
@@ -187,7 +157,7 @@ async fn serve(
     let failure = tokio::select! {
         () = stop.received() => None,
         message = target.failed() => Some(message),
-        () = local_target::console::show(target) => None,
+        () = crate::console::show(target) => None,
     };
     match failure {
         Some(message) => anyhow::bail!("the local target stopped: {message}"),

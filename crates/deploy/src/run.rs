@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::apply::Waits;
+use cfn_apply::Waits;
+use iot_stack::StackDefinition;
+
 use crate::aws::{AwsTarget, Session};
 use crate::cli::{Cli, Command, SynthArgs};
 use crate::deployment::{self, DeployPaths};
-use crate::stack::StackDefinition;
 
 /// Exit status of `diff --exit-code` when there are changes (1 is an error, 2 a usage error).
 pub const DIFF_CHANGES_EXIT: u8 = 3;
@@ -199,7 +200,7 @@ fn confirm(question: &str) -> anyhow::Result<()> {
 }
 
 fn synth(definition: &StackDefinition, args: &SynthArgs) -> anyhow::Result<()> {
-    let text = crate::synth::render(definition).context("failed to render the template")?;
+    let text = iot_stack::synth::render(definition).context("failed to render the template")?;
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("failed to write the template to {}", path.display())),

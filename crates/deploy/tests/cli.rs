@@ -6,7 +6,7 @@ use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
-use deploy::stack::StackDefinition;
+use iot_stack::StackDefinition;
 
 fn deploy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_deploy"))
@@ -56,7 +56,7 @@ fn bad_stack_names_are_refused_with_the_rule_they_break() {
 #[test]
 fn synth_prints_the_template_or_writes_it_to_a_file() {
     let expected =
-        deploy::synth::render(&StackDefinition::new("cli-test".parse().unwrap())).unwrap();
+        iot_stack::synth::render(&StackDefinition::new("cli-test".parse().unwrap())).unwrap();
 
     let printed = deploy(&["--stack-name", "cli-test", "synth"]);
     assert!(printed.status.success(), "{printed:?}");

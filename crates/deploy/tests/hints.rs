@@ -11,8 +11,8 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
+use cfn_apply::BlockedStack;
 use clap::Parser;
-use deploy::apply::BlockedStack;
 use deploy::hints::{self, Rerun};
 use support::local::{
     LocalDirs, deploy_in_repository, deploy_words, hinted_commands, run_bounded, start_local,
@@ -169,7 +169,7 @@ async fn blocked_stacks_hint_at_commands_that_run_against_cloudformation() {
     let hint_for = |status: &str| {
         let error = anyhow::Error::new(BlockedStack {
             stack: stack.clone(),
-            status: status.to_owned(),
+            status: aws_sdk_cloudformation::types::StackStatus::from(status),
             explanation: String::new(),
         });
         let next = hints::next_step(&error, &rerun).unwrap();

@@ -15,10 +15,10 @@ use std::os::unix::fs::PermissionsExt;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use deploy::stack::names::{FunctionKind, Names};
-use deploy::stack::{StackDefinition, outputs};
-use deploy::stack_name::StackName;
 use deploy::testpage_config::{Target, TestpageConfig};
+use iot_stack::names::{FunctionKind, Names};
+use iot_stack::stack_name::StackName;
+use iot_stack::{StackDefinition, outputs};
 use lambda_harness::Outcome;
 use serde_json::Value;
 use support::{ACCOUNT, REGION, admin, deploy, open_shards, s3, sdk_config, stderr, stdout};
@@ -94,9 +94,10 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     }
 
     // The real provider answers the custom resources and makes the two mappings.
-    let template: Value =
-        serde_json::from_str(&deploy::synth::render(&StackDefinition::new(name.clone())).unwrap())
-            .unwrap();
+    let template: Value = serde_json::from_str(
+        &iot_stack::synth::render(&StackDefinition::new(name.clone())).unwrap(),
+    )
+    .unwrap();
     let answers =
         support::answer_custom_resources(&config, &moto.endpoint, &stack, &template).await;
     assert_eq!(answers.len(), 2);
@@ -384,10 +385,11 @@ async fn redeploy_diff_update_and_destroy() {
 /// Two builds at once (two deploys, or two of these tests) each read whole packages, and a
 /// binary rebuilt the same gives the same keys.
 ///
-/// cargo-lambda writes its output in place after cargo's lock is released, so before the
-/// deployer's own lock a build that started a moment later rewrote the zips the first was
-/// still hashing, and the first uploaded a truncated package. And cargo-lambda's zips carry
-/// the binary's mtime, so a fresh checkout (or a `touch`) gave new keys for the same code.
+/// cargo-lambda writes its output in place after cargo's lock is released, so without the
+/// deployer's own lock a build starting a moment later rewrites the zips the first is still
+/// hashing, and the first uploads a truncated package. And cargo-lambda's zips carry the
+/// binary's mtime, so the deployer zips the binaries itself: a fresh checkout (or a `touch`)
+/// must give the same keys for the same code.
 #[test]
 fn package_builds_running_at_once_each_read_whole_packages_keyed_by_content() {
     use sha2::{Digest, Sha256};

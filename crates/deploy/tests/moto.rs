@@ -16,10 +16,10 @@ use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
-use deploy::stack::assets;
-use deploy::stack::names::{FunctionKind, Names};
-use deploy::stack::{StackDefinition, outputs};
-use deploy::stack_name::StackName;
+use iot_stack::assets;
+use iot_stack::names::{FunctionKind, Names};
+use iot_stack::stack_name::StackName;
+use iot_stack::{StackDefinition, outputs};
 use serde_json::{Value, json};
 use support::{ACCOUNT, PrivateMoto, REGION, admin, open_shards, s3, sdk_config, shared_moto};
 
@@ -51,7 +51,7 @@ struct Deployed {
 /// Uploads placeholder packages, creates the stack from the rendered template, answers its
 /// custom resources, and waits for CREATE_COMPLETE.
 async fn create_stack(config: &SdkConfig, endpoint: &str, stack: &StackName) -> Deployed {
-    let template = deploy::synth::render(&StackDefinition::new(stack.clone())).unwrap();
+    let template = iot_stack::synth::render(&StackDefinition::new(stack.clone())).unwrap();
 
     let asset_bucket = format!("{stack}-assets");
     let s3 = s3(config);
@@ -217,9 +217,10 @@ async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
 
     // Every resource of the template is in the stack, except those moto's CloudFormation
     // does not implement (it skips them with a warning; cfn-lint and checkov cover them).
-    let template: Value =
-        serde_json::from_str(&deploy::synth::render(&StackDefinition::new(stack.clone())).unwrap())
-            .unwrap();
+    let template: Value = serde_json::from_str(
+        &iot_stack::synth::render(&StackDefinition::new(stack.clone())).unwrap(),
+    )
+    .unwrap();
     let cloudformation = aws_sdk_cloudformation::Client::new(&config);
     let listed = cloudformation
         .describe_stack_resources()

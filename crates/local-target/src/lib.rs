@@ -11,9 +11,7 @@
 //! - [`device_api`]: the contract between the endpoint and the rest.
 //! - [`state`]: the state folder and the device key.
 //! - [`target`]: all of it started and stopped as one.
-//! - [`console`]: the live view while it runs.
 
-pub mod console;
 pub mod consumers;
 pub mod device_api;
 pub mod endpoint;

@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cfn_model::resources::lambda::Architecture;
-use sha2::{Digest, Sha256};
+use iot_stack::names::FunctionKind;
 
 use super::Package;
-use crate::stack::names::FunctionKind;
 
 /// What can go wrong building the packages.
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +169,7 @@ fn package(kind: FunctionKind, folder: &Path) -> Result<Package, BuildError> {
         .map_err(|error| write_error(error.error))?;
     Ok(Package {
         kind,
-        sha256: hex::encode(Sha256::digest(&bytes)),
+        sha256: cfn_apply::sha256_hex(&bytes),
         bytes,
         zip,
     })
@@ -267,15 +266,36 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::io::Read;
+    use std::time::{Duration, SystemTime};
 
     use super::*;
+
+    /// The package of `<folder>/bootstrap` after its mtime is set to `mtime`.
+    fn package_with_mtime(folder: &Path, mtime: SystemTime) -> Vec<u8> {
+        std::fs::File::options()
+            .write(true)
+            .open(folder.join("bootstrap"))
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        package(FunctionKind::Writer, folder).unwrap().bytes
+    }
 
     #[test]
     fn a_package_is_one_executable_bootstrap_and_the_same_bytes_every_time() {
         let executable = b"\x7fELF pretend binary".repeat(1_000);
-        let bytes = zip_bootstrap(&executable).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(2_100));
-        assert_eq!(zip_bootstrap(&executable).unwrap(), bytes, "2 s later");
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("bootstrap"), &executable).unwrap();
+        // Two builds of the same binary a year apart, as a fresh checkout or a `touch` makes.
+        let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let bytes = package_with_mtime(folder.path(), then);
+        let a_year_later =
+            package_with_mtime(folder.path(), then + Duration::from_secs(365 * 86_400));
+        assert_eq!(
+            a_year_later, bytes,
+            "the package must not depend on the binary's mtime"
+        );
+        assert_eq!(zip_bootstrap(&executable).unwrap(), bytes);
         assert!(bytes.len() < executable.len() / 10, "deflated");
 
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
@@ -284,6 +304,13 @@ mod tests {
         assert_eq!(entry.name().unwrap(), "bootstrap");
         assert_eq!(entry.unix_mode().map(|mode| mode & 0o777), Some(0o755));
         assert_eq!(entry.last_modified(), Some(zip::DateTime::default()));
+        let stored = entry.last_modified().unwrap();
+        assert_eq!(
+            (stored.year(), stored.month(), stored.day()),
+            (1980, 1, 1),
+            "the zip format's epoch"
+        );
+        assert_eq!((stored.hour(), stored.minute(), stored.second()), (0, 0, 0));
         let mut read = Vec::new();
         entry.read_to_end(&mut read).unwrap();
         assert_eq!(read, executable);

@@ -1,18 +1,16 @@
 //! The functions' packages: built with cargo-lambda and zipped the same way every time
-//! (`build`), then uploaded under content-addressed keys to the stack's asset bucket, which
-//! the deployer creates encrypted and private (`bucket`).
+//! (`build`), each an [`Asset`] that `cfn-apply` uploads under its content-addressed key, and
+//! the template parameters naming them.
 
-mod bucket;
 mod build;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use aws_sdk_cloudformation::types::Parameter;
+use cfn_apply::Asset;
+use iot_stack::assets as parameters;
+use iot_stack::names::FunctionKind;
 
-use crate::stack::assets as parameters;
-use crate::stack::names::FunctionKind;
-
-pub use bucket::{BucketState, Uploads, ensure_bucket, upload_missing};
 pub use build::{BuildError, build, cargo_package, lambda_dir};
 
 /// One function's package, read once: what is hashed is what is uploaded, whatever a later
@@ -43,7 +41,25 @@ impl Package {
     /// The content-addressed S3 key: a changed package gets a new key, so CloudFormation sees
     /// a changed parameter and updates the function, and an unchanged one is never re-sent.
     pub fn key(&self) -> String {
-        format!("{}/{}.zip", self.kind.suffix(), self.sha256)
+        cfn_apply::content_key(self.kind.suffix(), &self.sha256, "zip")
+    }
+}
+
+impl Asset for Package {
+    fn key(&self) -> String {
+        Package::key(self)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn file(&self) -> &Path {
+        &self.zip
+    }
+
+    fn content_type(&self) -> &str {
+        "application/zip"
     }
 }
 

@@ -12,7 +12,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use cfn_model::resources::lambda::Architecture;
 
-use deploy::stack::names::FunctionKind;
+use iot_stack::names::FunctionKind;
 use lambda_harness::{FunctionProcess, Outcome};
 use serde_json::{Value, json};
 

@@ -6,8 +6,8 @@ use cfn_model::resources::dynamodb::{
 };
 use cfn_model::{DeletionPolicy, Handle, ResourceOptions, Statement, TemplateBuilder};
 
-use crate::stack::checkov::{self, Skip};
-use crate::stack::names::Names;
+use crate::checkov::{self, Skip};
+use crate::names::Names;
 
 /// The readings table and the rights its users need.
 #[derive(Debug)]

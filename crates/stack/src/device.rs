@@ -4,9 +4,9 @@ use cfn_model::resources::iam::{Policy, User};
 use cfn_model::resources::lambda::Function;
 use cfn_model::{Handle, PolicyDocument, ResourceOptions, Statement, TemplateBuilder};
 
-use crate::stack::checkov::{self, Skip};
-use crate::stack::names::Names;
-use crate::stack::stream::EventStream;
+use crate::checkov::{self, Skip};
+use crate::names::Names;
+use crate::stream::EventStream;
 
 /// The device user.
 #[derive(Debug)]

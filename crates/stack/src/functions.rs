@@ -8,9 +8,9 @@ use cfn_model::resources::lambda::{Architecture, Environment, Function, LoggingC
 use cfn_model::resources::logs::{LogGroup, Retention};
 use cfn_model::{Expr, Handle, PolicyDocument, ResourceOptions, Statement, TemplateBuilder};
 
-use crate::stack::assets::Assets;
-use crate::stack::checkov::{self, Skip};
-use crate::stack::names::{FunctionKind, Names};
+use crate::assets::Assets;
+use crate::checkov::{self, Skip};
+use crate::names::{FunctionKind, Names};
 
 /// What differs between the functions.
 #[derive(Debug)]

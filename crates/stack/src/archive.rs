@@ -9,8 +9,8 @@ use cfn_model::{
     TemplateBuilder,
 };
 
-use crate::stack::checkov::{self, Skip};
-use crate::stack::names::Names;
+use crate::checkov::{self, Skip};
+use crate::names::Names;
 
 /// The archive bucket and the rights its users need.
 #[derive(Debug)]

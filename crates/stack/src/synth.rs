@@ -1,8 +1,8 @@
 //! `synth`: the stack's template as text.
 
-use crate::stack::{self, StackDefinition};
+use crate::StackDefinition;
 
 /// The template of `definition`, as the deterministic JSON checked in under `infra/`.
 pub fn render(definition: &StackDefinition) -> Result<String, cfn_model::Error> {
-    stack::template(definition)?.to_json()
+    crate::template(definition)?.to_json()
 }

@@ -10,7 +10,7 @@
 //! 4. put throughput alone, beside kinesalite (`KINESALITE` = its package folder), same
 //!    simulator, same run.
 //!
-//! `cargo bench -p deploy --bench local_target` (scripts/bench runs it with kinesalite).
+//! `cargo bench --workspace --bench local_target` (scripts/bench runs it with kinesalite).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,10 +22,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use deploy::local::{LocalArgs, settings};
-use deploy::stack::StackDefinition;
-use deploy::stack_name::StackName;
 use device_simulator::{Plan, Stop, Target};
+use iot_stack::local::{Placement, settings};
+use iot_stack::{StackDefinition, StackName};
 use local_target::RunningTarget;
 use local_target::storage::stream::position_of;
 use telemetry::reading::Reading;
@@ -42,13 +41,12 @@ fn ms(duration: Duration) -> String {
 
 async fn start(dir: &Path) -> RunningTarget {
     let definition = StackDefinition::new("bench".parse::<StackName>().unwrap());
-    let args = LocalArgs {
-        local: true,
-        port: 0,
-        bind: "127.0.0.1".parse().unwrap(),
-        state_dir: Some(dir.join("state")),
+    let placement = Placement {
+        state_dir: dir.join("state"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        testpage_dir: dir.to_owned(),
     };
-    local_target::start(settings(&definition, &args, dir))
+    local_target::start(settings(&definition, placement))
         .await
         .unwrap()
 }

@@ -1,4 +1,12 @@
-//! The asset bucket: created encrypted and private, and given each package not yet in it.
+//! The asset bucket: created encrypted and private, and given each asset not yet in it. An
+//! asset's key is content-addressed ([`content_key`]): a changed asset gets a new key, so the
+//! template parameter naming it changes and CloudFormation updates what uses it, and an
+//! unchanged one is never sent again.
+
+use std::path::Path;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::head_bucket::HeadBucketError;
@@ -10,7 +18,27 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionRule,
 };
 
-use super::Package;
+/// A file to upload under a content-addressed key.
+pub trait Asset {
+    /// Its S3 key, from [`content_key`].
+    fn key(&self) -> String;
+    /// The bytes to upload: those the key was computed from.
+    fn bytes(&self) -> &[u8];
+    /// The file it was read from, for messages.
+    fn file(&self) -> &Path;
+    /// Its media type, such as `application/zip`.
+    fn content_type(&self) -> &str;
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The content-addressed key `<prefix>/<sha256 hex>.<extension>`.
+pub fn content_key(prefix: &str, sha256_hex: &str, extension: &str) -> String {
+    format!("{prefix}/{sha256_hex}.{extension}")
+}
 
 /// Whether the asset bucket existed or was made now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +56,6 @@ pub async fn ensure_bucket(
     bucket: &str,
     region: &str,
 ) -> anyhow::Result<BucketState> {
-    use anyhow::Context;
     match s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => return Ok(BucketState::Existing),
         Err(error) => match error.into_service_error() {
@@ -89,7 +116,7 @@ pub async fn ensure_bucket(
     Ok(BucketState::Created)
 }
 
-/// How many packages were sent and how many were already there.
+/// How many assets were sent and how many were already there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Uploads {
     /// Sent now.
@@ -98,16 +125,15 @@ pub struct Uploads {
     pub skipped: usize,
 }
 
-/// Uploads each package whose key is not in the bucket yet.
-pub async fn upload_missing(
+/// Uploads each asset whose key is not in the bucket yet.
+pub async fn upload_missing<A: Asset>(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    packages: &[Package],
+    assets: &[A],
 ) -> anyhow::Result<Uploads> {
-    use anyhow::Context;
     let mut uploads = Uploads::default();
-    for package in packages {
-        let key = package.key();
+    for asset in assets {
+        let key = asset.key();
         match s3.head_object().bucket(bucket).key(&key).send().await {
             Ok(_) => {
                 uploads.skipped += 1;
@@ -125,15 +151,15 @@ pub async fn upload_missing(
         s3.put_object()
             .bucket(bucket)
             .key(&key)
-            .body(ByteStream::from(package.bytes.clone()))
-            .content_type("application/zip")
+            .body(ByteStream::from(asset.bytes().to_vec()))
+            .content_type(asset.content_type())
             .server_side_encryption(ServerSideEncryption::Aes256)
             .send()
             .await
             .with_context(|| {
                 format!(
                     "failed to upload {} to s3://{bucket}/{key}",
-                    package.zip.display()
+                    asset.file().display()
                 )
             })?;
         uploads.uploaded += 1;

@@ -1,4 +1,4 @@
-//! The live view while the target runs: readings in, processed, rejected, dead-lettered, and
+//! The live view while the local target runs: readings in, processed, rejected, dead-lettered, and
 //! each consumer's lag. A redrawn line on a terminal; a line every few seconds otherwise (when
 //! something changed), so logs stay readable.
 
@@ -8,17 +8,24 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::target::RunningTarget;
+use local_target::RunningTarget;
 
 /// One snapshot of the counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
+    /// Records the stream acknowledged.
     pub records_in: u64,
+    /// Readings the writer stored in the table.
     pub stored: u64,
+    /// Readings the writer rejected.
     pub rejected: u64,
+    /// Records the archiver's consumer delivered.
     pub archived: u64,
+    /// Records both consumers dead-lettered.
     pub dead_lettered: u64,
+    /// Records the archiver's consumer has yet to deliver.
     pub archiver_lag: u64,
+    /// Records the writer's consumer has yet to deliver.
     pub writer_lag: u64,
 }
 

@@ -7,9 +7,9 @@ use cfn_model::resources::sqs::Queue;
 use cfn_model::{Expr, Handle, ResourceOptions, Statement, TemplateBuilder};
 use serde::Serialize;
 
-use crate::stack::checkov::{self, Skip};
-use crate::stack::names::{FunctionKind, Names};
-use crate::stack::stream::EventStream;
+use crate::checkov::{self, Skip};
+use crate::names::{FunctionKind, Names};
+use crate::stream::EventStream;
 
 /// The custom resource type the provider answers.
 pub const RESOURCE_TYPE_NAME: &str = "KinesisEventSourceMapping";

@@ -1,15 +1,34 @@
 //! The IoT back-end stack, defined with `cfn-model` as small constructs that compose, the way
 //! a CDK app is: each module declares its resources and offers the IAM statements its users
-//! need, and [`template`] wires them together.
+//! need, and [`template`] wires them together. Nothing here calls AWS: the deployer
+//! (`crates/deploy`) renders the definition with [`synth`] and applies it with `cfn-apply`,
+//! and runs it on this machine from [`local`].
+//!
+//! # Layout
+//! - [`stack_name`]: [`StackName`], the rules a stack name must follow, and why.
+//! - [`StackDefinition`] and [`template`] (here): what a stack depends on, and its template.
+//! - [`names`]: every physical name, derived from the stack name in one place.
+//! - [`assets`]: the code parameters (asset bucket, one key per function).
+//! - [`stream`], [`archive`], [`table`]: the Kinesis stream, the S3 archive bucket, the DynamoDB
+//!   table, each with the IAM statements its users need.
+//! - [`functions`]: a Lambda function with its own log group and least-privilege role.
+//! - [`mapping`]: the event-source-mapping custom resources and their failure queues.
+//! - [`device`]: the device IAM user and its policy.
+//! - [`checkov`]: the `Metadata` skip list for checks that do not apply, with reasons.
+//! - [`synth`]: the rendered template.
+//! - [`local`]: the local target's settings, derived from the same definition.
 
 pub mod archive;
 pub mod assets;
 pub mod checkov;
 pub mod device;
 pub mod functions;
+pub mod local;
 pub mod mapping;
 pub mod names;
+pub mod stack_name;
 pub mod stream;
+pub mod synth;
 pub mod table;
 
 use std::collections::BTreeMap;
@@ -17,13 +36,13 @@ use std::collections::BTreeMap;
 use cfn_model::resources::lambda::Architecture;
 use cfn_model::{Expr, Output, PseudoParameter, Statement, Template, TemplateBuilder};
 
-use crate::stack_name::StackName;
 use archive::Archive;
 use assets::Assets;
 use device::Device;
 use functions::{FunctionSpec, LambdaFunction};
 use mapping::FailureQueue;
 use names::{FunctionKind, Names};
+pub use stack_name::StackName;
 use stream::EventStream;
 use table::SensorTable;
 

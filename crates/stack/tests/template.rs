@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use deploy::stack::StackDefinition;
+use iot_stack::StackDefinition;
 use serde_json::{Value, json};
 
 /// What `deploy --stack-name demo synth` prints.
 fn render_demo() -> String {
     let definition = StackDefinition::new("demo".parse().unwrap());
-    deploy::synth::render(&definition).unwrap()
+    iot_stack::synth::render(&definition).unwrap()
 }
 
 fn demo_template() -> Value {
@@ -539,7 +539,7 @@ fn shard_count_and_architecture_come_from_the_definition() {
     definition.shard_count = 4;
     definition.architecture = cfn_model::resources::lambda::Architecture::Arm64;
     let template: Value =
-        serde_json::from_str(&deploy::synth::render(&definition).unwrap()).unwrap();
+        serde_json::from_str(&iot_stack::synth::render(&definition).unwrap()).unwrap();
     assert_eq!(
         template["Resources"]["IoTEventStream"]["Properties"]["ShardCount"],
         4
@@ -550,7 +550,10 @@ fn shard_count_and_architecture_come_from_the_definition() {
     );
 }
 
-/// The repository, found as the deployer finds it (tests run inside it).
+/// The repository: this crate is `crates/stack` in it.
 fn repository() -> std::path::PathBuf {
-    deploy::workspace::find().expect("tests run inside the repository")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository holds this crate")
 }

@@ -3,7 +3,7 @@
 use cfn_model::resources::kinesis::{Stream, StreamEncryption};
 use cfn_model::{Handle, Statement, TemplateBuilder};
 
-use crate::stack::names::Names;
+use crate::names::Names;
 
 /// The event stream and the rights its users need.
 #[derive(Debug)]

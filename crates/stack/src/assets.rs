@@ -5,7 +5,7 @@
 use cfn_model::resources::lambda::Code;
 use cfn_model::{Handle, Parameter, TemplateBuilder};
 
-use crate::stack::names::FunctionKind;
+use crate::names::FunctionKind;
 
 /// The asset bucket parameter and one code-key parameter per function.
 #[derive(Debug)]
