@@ -1,10 +1,11 @@
 //! One property value as a provider receives it.
 //!
-//! CloudFormation passes every scalar property of a custom resource as a string: a template's
-//! `500` arrives as `"500"` and `true` as `"true"` ("Custom resources", AWS CloudFormation
-//! User Guide: "all property values are passed as strings"). A [`Field`] accepts both forms,
-//! and keeps a value of the wrong shape as [`Field::Invalid`] instead of failing the whole
-//! document, so that the provider names every bad property in one answer.
+//! "Custom resource request objects" (AWS CloudFormation User Guide) says the properties are
+//! sent to the provider "verbatim" in `ResourceProperties`; what arrives in practice is every
+//! scalar rendered as a string, a template's `500` as `"500"` and `true` as `"true"`. A
+//! [`Field`] accepts both forms, so neither reading is relied on, and keeps a value of the wrong
+//! shape as [`Field::Invalid`] instead of failing the whole document, so that the provider
+//! names every bad property in one answer.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;

@@ -5,14 +5,18 @@ use cfn_model::resources::custom::CustomResource;
 use cfn_model::resources::lambda::Function;
 use cfn_model::resources::sqs::Queue;
 use cfn_model::{Expr, Handle, ResourceOptions, Statement, TemplateBuilder};
-use serde::Serialize;
+use custom_resources::event_source_mapping::{
+    FunctionResponseType, Properties, RESOURCE_TYPE, StartingPosition,
+};
 
 use crate::checkov::{self, Skip};
 use crate::names::{FunctionKind, Names};
 use crate::stream::EventStream;
 
-/// The custom resource type the provider answers.
-pub const RESOURCE_TYPE_NAME: &str = "KinesisEventSourceMapping";
+/// The custom resource type the provider answers, less the `Custom::` cfn-model adds.
+fn resource_type_name() -> &'static str {
+    RESOURCE_TYPE.trim_start_matches("Custom::")
+}
 
 /// How one consumer reads the stream.
 #[derive(Debug, Clone, Copy)]
@@ -102,24 +106,6 @@ impl FailureQueue {
     }
 }
 
-/// The properties the provider reads, named as the Lambda API names them.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct EventSourceMappingProperties {
-    /// The consumer's ARN (an ARN rather than a name so that the provider's
-    /// `lambda:FunctionArn` conditions compare like with like).
-    function_name: Expr,
-    stream_arn: Expr,
-    batch_size: u32,
-    starting_position: &'static str,
-    maximum_batching_window_in_seconds: u32,
-    function_response_types: [&'static str; 1],
-    bisect_batch_on_function_error: bool,
-    maximum_retry_attempts: u32,
-    maximum_record_age_in_seconds: u32,
-    on_failure_destination_arn: Expr,
-}
-
 /// Declares the mapping `logical_id` from the stream to `consumer`.
 pub fn declare(
     template: &mut TemplateBuilder,
@@ -133,22 +119,31 @@ pub fn declare(
     template.resource(
         logical_id,
         CustomResource::new(
-            RESOURCE_TYPE_NAME,
+            resource_type_name(),
             provider.arn(),
-            EventSourceMappingProperties {
-                function_name: consumer.arn(),
-                stream_arn: stream.stream.arn(),
-                batch_size: settings.batch_size,
+            Properties::<Expr> {
+                // An ARN rather than a name, so that the provider's `lambda:FunctionArn`
+                // conditions compare like with like.
+                function_name: Some(consumer.arn().into()),
+                stream_arn: Some(stream.stream.arn().into()),
                 // From the oldest record kept: nothing put before the mapping existed is lost.
-                starting_position: "TRIM_HORIZON",
-                maximum_batching_window_in_seconds: settings.maximum_batching_window_in_seconds,
+                starting_position: Some(StartingPosition::TrimHorizon.into()),
+                batch_size: Some(i64::from(settings.batch_size).into()),
+                maximum_batching_window_in_seconds: Some(
+                    i64::from(settings.maximum_batching_window_in_seconds).into(),
+                ),
                 // The handlers report the records they could not process, so a retry resends
                 // only those and the records after them, not the whole batch.
-                function_response_types: ["ReportBatchItemFailures"],
-                bisect_batch_on_function_error: true,
-                maximum_retry_attempts: settings.maximum_retry_attempts,
-                maximum_record_age_in_seconds: settings.maximum_record_age_in_seconds,
-                on_failure_destination_arn: failures.queue.arn(),
+                function_response_types: Some(
+                    vec![FunctionResponseType::ReportBatchItemFailures].into(),
+                ),
+                bisect_batch_on_function_error: Some(true.into()),
+                maximum_retry_attempts: Some(i64::from(settings.maximum_retry_attempts).into()),
+                maximum_record_age_in_seconds: Some(
+                    i64::from(settings.maximum_record_age_in_seconds).into(),
+                ),
+                on_failure_destination_arn: Some(failures.queue.arn().into()),
+                ..Properties::default()
             },
         ),
     );

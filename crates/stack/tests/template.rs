@@ -2,6 +2,7 @@
 //! nothing, and every IAM statement grants exactly the rights the design needs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use custom_resources::event_source_mapping::{self, Property};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -477,7 +478,7 @@ fn the_template_has_the_designed_resources_and_properties() {
     ] {
         assert_eq!(
             resources[mapping]["Type"],
-            "Custom::KinesisEventSourceMapping"
+            event_source_mapping::RESOURCE_TYPE
         );
         let keys: BTreeSet<&str> = props(mapping)
             .as_object()
@@ -485,20 +486,12 @@ fn the_template_has_the_designed_resources_and_properties() {
             .keys()
             .map(String::as_str)
             .collect();
-        let expected: BTreeSet<&str> = [
-            "ServiceToken",
-            "FunctionName",
-            "StreamArn",
-            "BatchSize",
-            "StartingPosition",
-            "MaximumBatchingWindowInSeconds",
-            "FunctionResponseTypes",
-            "BisectBatchOnFunctionError",
-            "MaximumRetryAttempts",
-            "MaximumRecordAgeInSeconds",
-            "OnFailureDestinationArn",
-        ]
-        .into();
+        // Every property of the shared type, and CloudFormation's ServiceToken.
+        let expected: BTreeSet<&str> = Property::ALL
+            .iter()
+            .map(|property| property.name())
+            .chain(["ServiceToken"])
+            .collect();
         assert_eq!(keys, expected, "{mapping}");
         assert_eq!(
             props(mapping)["FunctionResponseTypes"],

@@ -5,6 +5,7 @@
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponseStatus as Status,
 };
+use custom_resources::event_source_mapping::{Properties, Property};
 use mapping_provider::answer::Answer;
 use mapping_provider::resources::event_source_mapping::properties::{
     MappingProperties, StartingPosition,
@@ -170,6 +171,29 @@ fn the_fixtures_are_cloudformation_requests_and_round_trip() {
         let again: CloudFormationCustomResourceRequest =
             serde_json::from_str(&serde_json::to_string(&parsed).unwrap()).unwrap();
         assert_eq!(parsed, again);
+    }
+}
+
+/// The fixtures are copies of CloudFormation's documents; their properties are checked against
+/// the one type the stack writes, so a renamed or added property cannot leave them behind.
+#[test]
+fn the_fixtures_hold_exactly_the_properties_of_the_shared_type() {
+    for (text, key) in [
+        (CREATE, "ResourceProperties"),
+        (UPDATE, "ResourceProperties"),
+        (UPDATE, "OldResourceProperties"),
+        (DELETE, "ResourceProperties"),
+    ] {
+        let received = &fixture(text)[key];
+        let read: Properties<String> = serde_json::from_value(received.clone()).unwrap();
+        assert!(read.unknown.is_empty(), "{key}: {:?}", read.unknown);
+        assert!(read.service_token.is_some(), "{key}");
+        for property in Property::ALL {
+            assert!(
+                received.get(property.name()).is_some(),
+                "{key} lacks {property}"
+            );
+        }
     }
 }
 

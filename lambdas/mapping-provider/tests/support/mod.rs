@@ -233,74 +233,16 @@ impl Aws {
     }
 }
 
-/// A zip archive holding one executable file, stored (not compressed): all moto needs of a
-/// function's code. Written by hand, following the ZIP application note, to spare the tests a
-/// dependency for one small file.
+/// A zip holding one executable file, as a function's code.
 pub fn zip_one_file(name: &str, content: &[u8]) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &byte in data {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    let crc = crc32(content);
-    let size = u32::try_from(content.len()).unwrap();
-    let name_len = u16::try_from(name.len()).unwrap();
-    let dos_date: u16 = (1 << 5) | 1; // 1980-01-01
-    let mut zip = Vec::new();
-    // Local file header.
-    zip.extend(0x0403_4b50u32.to_le_bytes());
-    zip.extend(20u16.to_le_bytes()); // version needed: 2.0
-    zip.extend(0u16.to_le_bytes()); // flags
-    zip.extend(0u16.to_le_bytes()); // method: stored
-    zip.extend(0u16.to_le_bytes()); // time
-    zip.extend(dos_date.to_le_bytes());
-    zip.extend(crc.to_le_bytes());
-    zip.extend(size.to_le_bytes()); // compressed size
-    zip.extend(size.to_le_bytes()); // uncompressed size
-    zip.extend(name_len.to_le_bytes());
-    zip.extend(0u16.to_le_bytes()); // extra field length
-    zip.extend(name.as_bytes());
-    zip.extend(content);
-    // Central directory.
-    let directory_at = u32::try_from(zip.len()).unwrap();
-    zip.extend(0x0201_4b50u32.to_le_bytes());
-    zip.extend(((3u16 << 8) | 20).to_le_bytes()); // made by: Unix, 2.0
-    zip.extend(20u16.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip.extend(dos_date.to_le_bytes());
-    zip.extend(crc.to_le_bytes());
-    zip.extend(size.to_le_bytes());
-    zip.extend(size.to_le_bytes());
-    zip.extend(name_len.to_le_bytes());
-    zip.extend(0u16.to_le_bytes()); // extra field length
-    zip.extend(0u16.to_le_bytes()); // comment length
-    zip.extend(0u16.to_le_bytes()); // disk number
-    zip.extend(0u16.to_le_bytes()); // internal attributes
-    zip.extend((0o100_755u32 << 16).to_le_bytes()); // external: a regular file, mode 755
-    zip.extend(0u32.to_le_bytes()); // local header offset
-    zip.extend(name.as_bytes());
-    let directory_len = u32::try_from(zip.len()).unwrap() - directory_at;
-    // End of central directory.
-    zip.extend(0x0605_4b50u32.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip.extend(1u16.to_le_bytes());
-    zip.extend(1u16.to_le_bytes());
-    zip.extend(directory_len.to_le_bytes());
-    zip.extend(directory_at.to_le_bytes());
-    zip.extend(0u16.to_le_bytes());
-    zip
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    zip.start_file(name, options).unwrap();
+    zip.write_all(content).unwrap();
+    zip.finish().unwrap().into_inner()
 }
 
 /// The properties the template sends, every scalar as a string as CloudFormation passes them.
