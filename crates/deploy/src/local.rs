@@ -112,9 +112,10 @@ pub fn run(definition: &StackDefinition, args: &LocalArgs, config_js: &Path) -> 
             eprintln!("{}", crate::console::Snapshot::of(&target).line());
         }
         // Stopped on every path, so that no task outlives an error.
-        let stopped = target.stop().await.map_err(|message| {
-            anyhow::anyhow!("the local target stopped with an error: {message}")
-        });
+        let stopped = target
+            .stop()
+            .await
+            .context("the local target stopped with an error");
         served.and(stopped)?;
         eprintln!(
             "stopped; everything acknowledged is kept in {}",
@@ -156,11 +157,11 @@ async fn serve(
     );
     let failure = tokio::select! {
         () = stop.received() => None,
-        message = target.failed() => Some(message),
+        error = target.failed() => Some(error),
         () = crate::console::show(target) => None,
     };
     match failure {
-        Some(message) => anyhow::bail!("the local target stopped: {message}"),
+        Some(error) => Err(anyhow::Error::new(error).context("the local target stopped")),
         None => Ok(()),
     }
 }

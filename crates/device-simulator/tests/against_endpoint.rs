@@ -1,17 +1,16 @@
-//! The simulator against the local target's real endpoint on loopback, with an in-memory
-//! implementation of the project's `DeviceApi` port behind it that keeps every call's records.
+//! The simulator against the local target's real endpoint on loopback, with local-target's
+//! in-memory `DeviceApi` (feature `test-util`) behind it, which keeps every call's records.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use device_simulator::{Plan, Progress, Stop, Target};
-use local_target::device_api::{
-    Appended, DeviceApi, DeviceKey, FunctionError, NewRecord, StreamDescription, StreamUnavailable,
-};
+use local_target::device_api::{DeviceKey, NewRecord, StreamDescription};
 use local_target::endpoint::{EndpointSettings, serve};
+use local_target::test_util::InMemoryDeviceApi;
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -19,54 +18,9 @@ const KEY_ID: &str = "AKIASIMULATORTEST000";
 const SECRET: &str = "simulator/test+secret/key0000000000000000";
 const STREAM: &str = "sim-IoTEventStream";
 
-/// The port in memory: one entry per PutRecords call.
-#[derive(Default)]
-struct InMemoryApi {
-    calls: Mutex<Vec<Vec<NewRecord>>>,
-}
-
-impl DeviceApi for InMemoryApi {
-    fn stream(&self) -> StreamDescription {
-        StreamDescription {
-            name: STREAM.into(),
-            arn: format!("arn:aws:kinesis:{REGION}:123456789012:stream/{STREAM}"),
-            shard_count: 1,
-            retention_hours: 24,
-            created: 0.0,
-        }
-    }
-
-    async fn put_records(
-        &self,
-        records: Vec<NewRecord>,
-    ) -> Result<Vec<Appended>, StreamUnavailable> {
-        let mut calls = self.calls.lock().unwrap();
-        let before: usize = calls.iter().map(Vec::len).sum();
-        let appended = (0..records.len())
-            .map(|i| Appended {
-                shard_id: "shardId-000000000000".into(),
-                sequence_number: (before + i).to_string(),
-            })
-            .collect();
-        calls.push(records);
-        Ok(appended)
-    }
-
-    fn query_function_name(&self) -> &str {
-        "sim-IoTAPI"
-    }
-
-    async fn invoke_query(&self, _payload: Value) -> Result<Value, FunctionError> {
-        Err(FunctionError {
-            error_type: "Unused".into(),
-            error_message: "the simulator does not query".into(),
-        })
-    }
-}
-
 struct Endpoint {
     url: String,
-    api: Arc<InMemoryApi>,
+    api: Arc<InMemoryDeviceApi>,
     _page: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -76,7 +30,16 @@ impl Endpoint {
         let page = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let api = Arc::new(InMemoryApi::default());
+        let api = Arc::new(InMemoryDeviceApi::new(
+            StreamDescription {
+                name: STREAM.into(),
+                arn: format!("arn:aws:kinesis:{REGION}:123456789012:stream/{STREAM}"),
+                shard_count: 1,
+                retention_hours: 24,
+                created: 0.0,
+            },
+            "sim-IoTAPI",
+        ));
         let settings = EndpointSettings {
             region: REGION.into(),
             account_id: "123456789012".into(),
@@ -109,7 +72,7 @@ impl Endpoint {
     }
 
     fn calls(&self) -> Vec<Vec<NewRecord>> {
-        self.api.calls.lock().unwrap().clone()
+        self.api.calls()
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`device_api`]: the contract between the endpoint and the rest.
 //! - [`state`]: the state folder and the device key.
 //! - [`target`]: all of it started and stopped as one.
+//! - `test_util` (feature `test-util`): an in-memory [`device_api::DeviceApi`] for tests.
 
 pub mod consumers;
 pub mod device_api;
@@ -19,5 +20,7 @@ pub mod handlers;
 pub mod state;
 pub mod storage;
 pub mod target;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
 
-pub use target::{LocalSettings, RunningTarget, StartError, start};
+pub use target::{LocalSettings, RunningTarget, StartError, TaskError, start};

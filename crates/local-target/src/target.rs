@@ -72,6 +72,32 @@ pub enum StartError {
     },
 }
 
+/// Why a task of the running target ended; the target cannot go on without it. The cause is
+/// the [`source`](std::error::Error::source), so a caller printing the chain shows both.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// A consumer's poller could not read or checkpoint the stream.
+    #[error("consumer {consumer}, shard {shard} stopped")]
+    Consumer {
+        consumer: String,
+        shard: u32,
+        #[source]
+        source: StorageError,
+    },
+    /// The WAL checkpointer could not copy a WAL back into its database.
+    #[error("the WAL checkpoint failed")]
+    WalCheckpoint(#[source] StorageError),
+    /// The endpoint stopped serving.
+    #[error("the endpoint stopped serving")]
+    Endpoint(#[source] std::io::Error),
+    /// A task panicked, or the runtime cancelled it.
+    #[error("a task of the local target panicked or was cancelled")]
+    Panicked(#[source] tokio::task::JoinError),
+    /// Every task has ended and none reported a failure.
+    #[error("the local target's tasks are gone")]
+    Gone,
+}
+
 /// Counters of the whole target since it started.
 #[derive(Debug)]
 pub struct TargetStats {
@@ -93,9 +119,9 @@ pub struct RunningTarget {
     pub metrics: SqliteMetrics,
     pub archive: FolderArchive,
     shutdown: watch::Sender<bool>,
-    tasks: JoinSet<Result<(), String>>,
+    tasks: JoinSet<Result<(), Arc<TaskError>>>,
     /// The first task failure, as soon as it happens.
-    failure: watch::Receiver<Option<String>>,
+    failure: watch::Receiver<Option<Arc<TaskError>>>,
 }
 
 /// The device-facing side: the stream and the query function.
@@ -156,8 +182,8 @@ const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// Opens the state, binds the endpoint, then starts the consumers and the endpoint.
 ///
 /// Every step that can fail runs before the first task is spawned: a failure then returns at
-/// once with nothing left running (a task already looping when `start` gave up used to keep
-/// the process alive, silently, after the error).
+/// once with nothing left running, where a task already looping would keep the process alive,
+/// silently, after the error.
 pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError> {
     check_testpage_dir(&settings.testpage_dir)?;
     let state = StateDir::open(&settings.state_dir)?;
@@ -244,15 +270,13 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         tasks.spawn(async move {
             tokio::task::spawn_blocking(move || {
                 while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
-                    checkpointer
-                        .run_once()
-                        .map_err(|err| format!("WAL checkpoint: {err}"))?;
+                    checkpointer.run_once().map_err(TaskError::WalCheckpoint)?;
                     std::thread::sleep(WAL_CHECKPOINT_INTERVAL);
                 }
                 Ok(())
             })
             .await
-            .map_err(|err| err.to_string())?
+            .map_err(TaskError::Panicked)?
         });
     }
     let devices = Arc::new(Devices {
@@ -282,7 +306,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             };
             serve(listener, endpoint, devices, stopped)
                 .await
-                .map_err(|err| format!("endpoint: {err}"))
+                .map_err(TaskError::Endpoint)
         });
     }
 
@@ -315,27 +339,29 @@ fn check_testpage_dir(path: &Path) -> Result<(), StartError> {
     })
 }
 
-/// The target's tasks; the first failure is published at once.
+/// The target's tasks; the first failure is published at once. A failure is shared (`Arc`)
+/// because it is both published and returned by the task.
 struct Tasks {
-    set: JoinSet<Result<(), String>>,
-    failure: Arc<watch::Sender<Option<String>>>,
+    set: JoinSet<Result<(), Arc<TaskError>>>,
+    failure: Arc<watch::Sender<Option<Arc<TaskError>>>>,
 }
 
 impl Tasks {
     fn spawn(
         &mut self,
-        task: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+        task: impl std::future::Future<Output = Result<(), TaskError>> + Send + 'static,
     ) {
         let failure = self.failure.clone();
         self.set.spawn(async move {
-            let outcome = task.await;
-            if let Err(message) = &outcome {
-                failure.send_if_modified(|first| {
-                    first.get_or_insert_with(|| message.clone());
-                    true
-                });
-            }
-            outcome
+            let error = match task.await {
+                Ok(()) => return Ok(()),
+                Err(error) => Arc::new(error),
+            };
+            failure.send_if_modified(|first| {
+                first.get_or_insert_with(|| error.clone());
+                true
+            });
+            Err(error)
         });
     }
 }
@@ -364,7 +390,11 @@ fn spawn_pollers<H: BatchHandler>(
             poller
                 .run(shutdown)
                 .await
-                .map_err(|err| format!("consumer {name}, shard {shard}: {err}"))
+                .map_err(|source| TaskError::Consumer {
+                    consumer: name,
+                    shard,
+                    source,
+                })
         });
     }
 }
@@ -396,24 +426,28 @@ impl RunningTarget {
         }
     }
 
-    /// Resolves when a task failed (storage or endpoint) and the target cannot go on.
-    pub async fn failed(&self) -> String {
+    /// Resolves with the first task failure (storage or endpoint): the target cannot go on.
+    pub async fn failed(&self) -> Arc<TaskError> {
         let mut failure = self.failure.clone();
-        match failure.wait_for(Option::is_some).await {
-            Ok(message) => message.clone().unwrap_or_default(),
-            Err(_) => "the local target's tasks are gone".to_owned(),
-        }
+        let first = match failure.wait_for(Option::is_some).await {
+            Ok(first) => first.clone(),
+            Err(_) => None,
+        };
+        first.unwrap_or_else(|| Arc::new(TaskError::Gone))
     }
 
-    /// Stops the endpoint and the consumers; a batch being delivered is finished first.
-    pub async fn stop(mut self) -> Result<(), String> {
+    /// Stops the endpoint and the consumers; a batch being delivered is finished first. The
+    /// error is the first task failure.
+    pub async fn stop(mut self) -> Result<(), Arc<TaskError>> {
         self.shutdown.send_replace(true);
         let mut tasks = std::mem::take(&mut self.tasks);
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
-            let outcome = joined.map_err(|err| err.to_string()).and_then(|r| r);
-            if let Err(message) = outcome {
-                first_error.get_or_insert(message);
+            let outcome = joined
+                .map_err(|err| Arc::new(TaskError::Panicked(err)))
+                .and_then(|outcome| outcome);
+            if let Err(error) = outcome {
+                first_error.get_or_insert(error);
             }
         }
         first_error.map_or(Ok(()), Err)

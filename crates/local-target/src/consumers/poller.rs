@@ -200,8 +200,14 @@ impl<H: BatchHandler> Poller<H> {
                 bisect = splittable,
                 "batch failed; retrying"
             );
+            // A bisected part keeps its parent's retry count, which may be 0; it still pauses
+            // as long as a first retry does.
+            let pause = self
+                .settings
+                .retry_backoff()
+                .wait(retries.saturating_sub(1));
             tokio::select! {
-                _ = tokio::time::sleep(self.settings.pause_before(retries.max(1))) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.changed() => return Err(Stop::Shutdown),
             }
             if splittable {

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use telemetry::backoff::Backoff;
+
 /// One consumer's mapping.
 #[derive(Clone, Debug)]
 pub struct ConsumerSettings {
@@ -20,7 +22,7 @@ pub struct ConsumerSettings {
     pub maximum_record_age: Duration,
     /// Split a failing batch in two and retry the halves separately.
     pub bisect_batch_on_function_error: bool,
-    /// First pause before a retry; doubled per attempt, at most [`MAX_RETRY_PAUSE`].
+    /// The pause before the first retry; see [`ConsumerSettings::retry_backoff`].
     pub retry_pause: Duration,
 }
 
@@ -28,10 +30,34 @@ pub struct ConsumerSettings {
 pub const MAX_RETRY_PAUSE: Duration = Duration::from_secs(2);
 
 impl ConsumerSettings {
-    /// The pause before attempt `attempt` (1 for the first retry).
-    pub fn pause_before(&self, attempt: u32) -> Duration {
-        self.retry_pause
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(MAX_RETRY_PAUSE)
+    /// The pauses between retries: `retry_pause` doubled per retry, at most
+    /// [`MAX_RETRY_PAUSE`]. Whole pauses, not jittered: one poller per shard retries its own
+    /// batch, so there are no concurrent callers to spread out.
+    pub fn retry_backoff(&self) -> Backoff {
+        Backoff::polls(self.retry_pause, MAX_RETRY_PAUSE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_pauses_double_from_the_first_up_to_the_cap() {
+        let settings = ConsumerSettings {
+            function_name: "f".into(),
+            role_arn: "arn:aws:iam::123456789012:role/f".into(),
+            batch_size: 1,
+            batching_window: Duration::ZERO,
+            maximum_retry_attempts: 3,
+            maximum_record_age: Duration::from_secs(60),
+            bisect_batch_on_function_error: true,
+            retry_pause: Duration::from_millis(300),
+        };
+        let backoff = settings.retry_backoff();
+        let pauses: Vec<u128> = (0..5)
+            .map(|retry| backoff.wait(retry).as_millis())
+            .collect();
+        assert_eq!(pauses, [300, 600, 1200, 2000, 2000]);
     }
 }

@@ -5,46 +5,19 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
+use serde::Deserialize;
+
 use super::errors::{ApiError, json_response};
 use crate::device_api::DeviceApi;
 
 /// Lambda's synchronous payload limit.
 pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 
-const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
-const INVOKE_SUFFIX: &str = "/invocations";
-
-/// Whether `path` belongs to the Lambda API (every Lambda path starts with a date version).
-pub(crate) fn is_lambda_path(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    bytes.len() >= 12
-        && bytes[0] == b'/'
-        && bytes[11] == b'/'
-        && bytes[1..11].iter().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                *b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-}
-
-/// The encoded function name of an Invoke path, or `None` for any other Lambda operation.
-pub(crate) fn invoked_function(method: &axum::http::Method, path: &str) -> Option<String> {
-    if method != axum::http::Method::POST {
-        return None;
-    }
-    let encoded = path
-        .strip_prefix(INVOKE_PREFIX)?
-        .strip_suffix(INVOKE_SUFFIX)?;
-    if encoded.is_empty() || encoded.contains('/') {
-        return None;
-    }
-    Some(
-        percent_encoding::percent_decode_str(encoded)
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
+/// Invoke's query string: only `Qualifier` matters here.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct InvokeQuery {
+    #[serde(rename = "Qualifier")]
+    qualifier: Option<String>,
 }
 
 /// Where a function lives, for its ARN.
@@ -60,16 +33,11 @@ pub(crate) async fn invoke<A: DeviceApi>(
     api: &A,
     place: Place<'_>,
     function: &str,
-    query: Option<&str>,
+    query: InvokeQuery,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let qualifier_param = query.and_then(|query| {
-        url_params(query)
-            .find(|(name, _)| name == "Qualifier")
-            .map(|(_, value)| value)
-    });
-    let target = resolve(api.query_function_name(), place, function, qualifier_param)?;
+    let target = resolve(api.query_function_name(), place, function, query.qualifier)?;
 
     let invocation_type = headers
         .get("x-amz-invocation-type")
@@ -186,18 +154,6 @@ fn resolve(
     }
 }
 
-fn url_params(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |text: &str| {
-            percent_encoding::percent_decode_str(text)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        (decode(name), decode(value))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -261,32 +217,5 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.code, "InvalidParameterValueException");
-    }
-
-    #[test]
-    fn lambda_paths_and_invoke_paths_are_told_apart() {
-        assert!(is_lambda_path("/2015-03-31/functions/x/invocations"));
-        assert!(is_lambda_path("/2017-03-31/tags/arn"));
-        assert!(!is_lambda_path("/index.html"));
-        assert!(!is_lambda_path("/2015-03-31"));
-        let post = axum::http::Method::POST;
-        assert_eq!(
-            invoked_function(
-                &post,
-                "/2015-03-31/functions/demo-IoTAPI%3A%24LATEST/invocations"
-            ),
-            Some("demo-IoTAPI:$LATEST".into())
-        );
-        assert_eq!(
-            invoked_function(&post, "/2015-03-31/functions/demo-IoTAPI"),
-            None
-        );
-        assert_eq!(
-            invoked_function(
-                &axum::http::Method::GET,
-                "/2015-03-31/functions/x/invocations"
-            ),
-            None
-        );
     }
 }

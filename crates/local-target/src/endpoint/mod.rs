@@ -8,7 +8,8 @@
 //! - `kinesis`: `PutRecord`, `PutRecords`, `DescribeStreamSummary`, with Kinesis' limits.
 //! - `lambda`: `Invoke` of the query function.
 //! - `static_files`: the test page, and `config.js` (the device secret) to loopback peers only.
-//! - `routes`: which request goes where, the body cap, CORS, request ids.
+//! - `routes`: which request goes where (axum routes), the one authentication middleware in
+//!   front of both APIs, the body cap, CORS, request ids.
 //!
 //! What a request may do follows the device user's IAM policy on AWS: put records on the
 //! stream, describe it, invoke the query function. Everything else is `AccessDeniedException`.

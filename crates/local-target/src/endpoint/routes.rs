@@ -1,34 +1,40 @@
-//! Which request goes where: `POST /` is Kinesis, a `/YYYY-MM-DD/...` path is Lambda, the
-//! rest is the test page. Also the body cap, CORS for the page, and a request id on every
-//! response.
+//! Which request goes where, as axum routes: `POST /` is Kinesis, a path under a Lambda API
+//! version (`/2015-03-31/...`, a date) is Lambda, the rest is the test page. Each API is a
+//! router of its own behind one authentication middleware, so no API route is reached
+//! unsigned. Also the body cap, CORS for the page, and a request id on every response.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::{any, post, post_service};
+use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::EndpointSettings;
 use super::auth::Verifier;
 use super::errors::{Api, ApiError};
 use super::kinesis::{self, Caller};
-use super::lambda::{self, Place};
+use super::lambda::{self, InvokeQuery, Place};
 use super::static_files::StaticFiles;
 use crate::device_api::DeviceApi;
 
 /// A `PutRecords` call of 5 MiB base64-encodes to 6.7 MiB; the rest is JSON around it.
 pub const MAX_BODY: usize = 7 * 1024 * 1024;
 
+/// Lambda Invoke; `{name}` is the function's name or ARN, percent-encoded by the client.
+const INVOKE: &str = "/2015-03-31/functions/{name}/invocations";
+
 struct Shared<A> {
     api: Arc<A>,
     settings: EndpointSettings,
-    verifier: Verifier,
     files: StaticFiles,
 }
 
@@ -37,17 +43,55 @@ pub(super) fn router<A: DeviceApi>(
     api: Arc<A>,
     local: SocketAddr,
 ) -> Router {
+    let verifier = Verifier::new(settings.key.clone(), settings.region.clone());
     let shared = Arc::new(Shared {
-        verifier: Verifier::new(settings.key.clone(), settings.region.clone()),
         files: StaticFiles::new(settings.testpage_dir.clone(), local),
         api,
         settings,
     });
+    let authenticated = |service: Service| {
+        middleware::from_fn_with_state((verifier.clone(), service), authenticate)
+    };
+    let kinesis = Router::new()
+        .route("/", post(kinesis::<A>))
+        .layer(authenticated(Service::KINESIS))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared.clone());
+    let lambda = Router::new()
+        .route(INVOKE, post(invoke::<A>).fallback(lambda_denied::<A>))
+        .route("/{version}/{*operation}", any(lambda_denied::<A>))
+        .layer(authenticated(Service::LAMBDA))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared.clone());
+    // A two-segment path is Lambda's if its first segment is an API version, else the page's.
+    let versioned = move |path: Result<Path<(String, String)>, PathRejection>,
+                          State(shared): State<Arc<Shared<A>>>,
+                          ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                          request: Request| {
+        let lambda = lambda.clone();
+        async move {
+            match path {
+                Ok(Path((version, _))) if is_api_version(&version) => {
+                    let Ok(response) = lambda.oneshot(request).await;
+                    response
+                }
+                _ => shared.files.serve(peer, request).await,
+            }
+        }
+    };
     Router::new()
-        .fallback(dispatch::<A>)
+        .route("/", post_service(kinesis).fallback(page::<A>))
+        .route("/{version}/{*operation}", any(versioned))
+        .fallback(page::<A>)
         .with_state(shared)
         .layer(cors(local))
         .layer(middleware::from_fn(with_request_id))
+}
+
+/// Whether a path's first segment is a Lambda API version: every Lambda REST path starts
+/// with one, a date such as `2015-03-31`. A folder of the page is never named like one.
+fn is_api_version(segment: &str) -> bool {
+    segment.len() == 10 && chrono::NaiveDate::parse_from_str(segment, "%Y-%m-%d").is_ok()
 }
 
 /// The page is opened from a file (`Origin: null`) or from this endpoint. Every API call is
@@ -88,13 +132,15 @@ fn cors(local: SocketAddr) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-#[derive(Clone, Debug)]
-struct RequestId(HeaderValue);
-
-async fn with_request_id(mut request: Request, next: Next) -> Response {
+async fn with_request_id(request: Request, next: Next) -> Response {
     let id = request_id();
-    request.extensions_mut().insert(RequestId(id.clone()));
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
     let mut response = next.run(request).await;
+    tracing::debug!(?peer, %method, %path, status = response.status().as_u16(), request_id = id.to_str().unwrap_or_default(), "request");
     response.headers_mut().insert("x-amzn-RequestId", id);
     response
 }
@@ -116,96 +162,139 @@ fn request_id() -> HeaderValue {
     HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0"))
 }
 
-async fn dispatch<A: DeviceApi>(
+/// What a request must be signed for, and the error shape of its API.
+#[derive(Clone, Copy, Debug)]
+struct Service {
+    name: &'static str,
+    api: Api,
+}
+
+impl Service {
+    const KINESIS: Self = Self {
+        name: "kinesis",
+        api: Api::Kinesis,
+    };
+    const LAMBDA: Self = Self {
+        name: "lambda",
+        api: Api::Lambda,
+    };
+}
+
+/// The one check in front of every API route: the body is read (at most [`MAX_BODY`]) and the
+/// request's SigV4 signature verified over it before any handler runs. The handlers then read
+/// the body from memory.
+async fn authenticate(
+    State((verifier, service)): State<(Verifier, Service)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let checked = async {
+        let body = read_body(&parts.headers, body).await?;
+        verifier
+            .verify(&parts, &body, service.name, SystemTime::now())
+            .inspect_err(|error| {
+                tracing::warn!(code = error.code, message = %error.message, path = %parts.uri.path(), "refused an unauthenticated request");
+            })?;
+        Ok::<_, ApiError>(body)
+    }
+    .await;
+    match checked {
+        Ok(body) => next.run(Request::from_parts(parts, Body::from(body))).await,
+        Err(error) => error.render(service.api),
+    }
+}
+
+async fn kinesis<A: DeviceApi>(
+    State(shared): State<Arc<Shared<A>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = shared.caller();
+    let result = async {
+        let target = headers
+            .get("x-amz-target")
+            .and_then(|value| value.to_str().ok());
+        let operation = kinesis::operation(target, caller, &shared.api.stream())?;
+        kinesis::handle(shared.api.as_ref(), operation, caller, &body).await
+    }
+    .await;
+    result.unwrap_or_else(|error| error.render(Api::Kinesis))
+}
+
+async fn invoke<A: DeviceApi>(
+    State(shared): State<Arc<Shared<A>>>,
+    function: Result<Path<FunctionPath>, PathRejection>,
+    query: Result<Query<InvokeQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let Path(FunctionPath { name: function }) = function.map_err(|rejection| {
+            ApiError::bad_request(
+                "InvalidParameterValueException",
+                format!("The function name could not be read: {rejection}"),
+            )
+        })?;
+        let Query(query) = query.map_err(|rejection| {
+            ApiError::bad_request(
+                "InvalidParameterValueException",
+                format!("The query string could not be read: {rejection}"),
+            )
+        })?;
+        let place = Place {
+            region: &shared.settings.region,
+            account_id: &shared.settings.account_id,
+        };
+        lambda::invoke(
+            shared.api.as_ref(),
+            place,
+            &function,
+            query,
+            &headers,
+            &body,
+        )
+        .await
+    }
+    .await;
+    result.unwrap_or_else(|error| error.render(Api::Lambda))
+}
+
+/// The parameters of [`INVOKE`]. A struct, not a `String`: the router that handed the request
+/// on adds its own parameters, which this ignores.
+#[derive(Debug, serde::Deserialize)]
+struct FunctionPath {
+    name: String,
+}
+
+/// Every Lambda operation but Invoke (and Invoke with another method).
+async fn lambda_denied<A: DeviceApi>(
+    State(shared): State<Arc<Shared<A>>>,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    ApiError::forbidden(
+        "AccessDeniedException",
+        format!(
+            "User: {} is not authorized to perform: {method} {}: the device key may only \
+             invoke the query function {}.",
+            shared.settings.key.access_key_id,
+            uri.path(),
+            shared.api.query_function_name()
+        ),
+    )
+    .render(Api::Lambda)
+}
+
+async fn page<A: DeviceApi>(
     State(shared): State<Arc<Shared<A>>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.to_str().unwrap_or_default().to_owned())
-        .unwrap_or_default();
-    let response = if method == Method::POST && path == "/" {
-        shared.kinesis(request).await
-    } else if lambda::is_lambda_path(&path) {
-        shared.lambda(request).await
-    } else {
-        shared.files.serve(peer, request).await
-    };
-    tracing::debug!(%peer, %method, %path, status = response.status().as_u16(), %request_id, "request");
-    response
+    shared.files.serve(peer, request).await
 }
 
-impl<A: DeviceApi> Shared<A> {
-    async fn kinesis(&self, request: Request) -> Response {
-        let (parts, body) = request.into_parts();
-        let result = async {
-            let body = read_body(&parts.headers, body).await?;
-            self.authenticate(&parts, &body, "kinesis")?;
-            let caller = self.caller();
-            let target = parts
-                .headers
-                .get("x-amz-target")
-                .and_then(|value| value.to_str().ok());
-            let operation = kinesis::operation(target, caller, &self.api.stream())?;
-            kinesis::handle(self.api.as_ref(), operation, caller, &body).await
-        }
-        .await;
-        result.unwrap_or_else(|error| error.render(Api::Kinesis))
-    }
-
-    async fn lambda(&self, request: Request) -> Response {
-        let (parts, body) = request.into_parts();
-        let result = async {
-            let body = read_body(&parts.headers, body).await?;
-            self.authenticate(&parts, &body, "lambda")?;
-            let Some(function) = lambda::invoked_function(&parts.method, parts.uri.path()) else {
-                return Err(ApiError::forbidden(
-                    "AccessDeniedException",
-                    format!(
-                        "User: {} is not authorized to perform: {} {}: the device key may only \
-                         invoke the query function {}.",
-                        self.settings.key.access_key_id,
-                        parts.method,
-                        parts.uri.path(),
-                        self.api.query_function_name()
-                    ),
-                ));
-            };
-            let place = Place {
-                region: &self.settings.region,
-                account_id: &self.settings.account_id,
-            };
-            lambda::invoke(
-                self.api.as_ref(),
-                place,
-                &function,
-                parts.uri.query(),
-                &parts.headers,
-                &body,
-            )
-            .await
-        }
-        .await;
-        result.unwrap_or_else(|error| error.render(Api::Lambda))
-    }
-
-    fn authenticate(
-        &self,
-        parts: &axum::http::request::Parts,
-        body: &[u8],
-        service: &str,
-    ) -> Result<(), ApiError> {
-        self.verifier
-            .verify(parts, body, service, SystemTime::now())
-            .inspect_err(|error| {
-                tracing::warn!(code = error.code, message = %error.message, path = %parts.uri.path(), "refused an unauthenticated request");
-            })
-    }
-
+impl<A> Shared<A> {
     fn caller(&self) -> Caller<'_> {
         Caller {
             access_key_id: &self.settings.key.access_key_id,
@@ -243,6 +332,16 @@ async fn read_body(headers: &axum::http::HeaderMap, body: Body) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_versions_are_dates() {
+        assert!(is_api_version("2015-03-31"));
+        assert!(is_api_version("2017-03-31"));
+        assert!(!is_api_version("index.html"));
+        assert!(!is_api_version("css"));
+        assert!(!is_api_version("2015-13-31"));
+        assert!(!is_api_version("2015-03-31x"));
+    }
 
     #[test]
     fn request_ids_look_like_uuids() {
