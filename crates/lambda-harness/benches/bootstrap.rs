@@ -38,12 +38,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 }
 
 fn batch(records: usize) -> Value {
-    let source = RecordSource {
-        stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/bench".into(),
-        region: "us-east-1".into(),
-        shard_id: "shardId-000000000000".into(),
-        invoke_identity_arn: "arn:aws:iam::123456789012:role/bench".into(),
-    };
+    let source = RecordSource::demo();
     let arrival = Utc::now();
     let start = Utc
         .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)

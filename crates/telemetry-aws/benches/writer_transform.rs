@@ -49,12 +49,7 @@ fn payloads() -> Vec<String> {
 /// The records without their data, which each round decodes from base64 as the event's
 /// deserializer does.
 fn records() -> Vec<KinesisEventRecord> {
-    let source = RecordSource {
-        stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/demo".into(),
-        region: "us-east-1".into(),
-        shard_id: "shardId-000000000000".into(),
-        invoke_identity_arn: "arn:aws:iam::123456789012:role/writer".into(),
-    };
+    let source = RecordSource::demo();
     // Shortly after the newest payload's timestamp, as on a live stream.
     let arrival = DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
         .map(|t| t.with_timezone(&Utc))

@@ -8,7 +8,6 @@
 //! Queries: `SensorId = :id AND #ts BETWEEN :oldest AND :newest`, newest first. `Timestamp` is
 //! a DynamoDB reserved word, hence the `#ts` alias.
 
-use telemetry::backoff::Backoff;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
@@ -16,6 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::Instant;
+use telemetry::backoff::Backoff;
 use telemetry::item::{self, SensorItem};
 use telemetry::ports::{PartialWrite, PortError, ReadingStore};
 use telemetry::query::StoreQuery;

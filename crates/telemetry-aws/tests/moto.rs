@@ -60,12 +60,7 @@ async fn the_writer_stores_readings_that_the_query_api_pages_back() {
 
     // 45 readings of one sensor, a minute apart, and 5 of another; sent as two batches, the
     // second of which repeats ten readings of the first (a redelivery).
-    let source = RecordSource {
-        stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/demo".into(),
-        region: "us-east-1".into(),
-        shard_id: "shardId-000000000000".into(),
-        invoke_identity_arn: "arn:aws:iam::123456789012:role/demo".into(),
-    };
+    let source = RecordSource::demo();
     let start = Utc
         .with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
         .single()

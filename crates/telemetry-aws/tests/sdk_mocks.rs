@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use telemetry::Timestamp;
+use telemetry::backoff::Backoff;
 use telemetry::events::{KinesisEvent, RecordSource};
 use telemetry::handlers::write_batch;
-use telemetry::backoff::Backoff;
 use telemetry_aws::{CloudWatchMetrics, DynamoDbStore};
 
 const TABLE: &str = "demo-SensorData";
@@ -28,12 +28,7 @@ fn sequence_number(i: usize) -> String {
 
 /// `n` valid readings; reading `i` is from `sensor(i)`.
 fn event(n: usize, sensor: impl Fn(usize) -> String) -> KinesisEvent {
-    let source = RecordSource {
-        stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/demo".into(),
-        region: "us-east-1".into(),
-        shard_id: "shardId-000000000000".into(),
-        invoke_identity_arn: "arn:aws:iam::123456789012:role/demo".into(),
-    };
+    let source = RecordSource::demo();
     let arrival = Utc
         .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
         .single()

@@ -96,7 +96,9 @@ mod tests {
     #[test]
     fn polls_wait_the_whole_doubling_ceiling() {
         let polls = Backoff::polls(Duration::from_millis(100), Duration::from_secs(1));
-        let waits: Vec<_> = (0..6).map(|attempt| polls.wait(attempt).as_millis()).collect();
+        let waits: Vec<_> = (0..6)
+            .map(|attempt| polls.wait(attempt).as_millis())
+            .collect();
         assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
     }
 

@@ -19,6 +19,20 @@ pub struct RecordSource {
 }
 
 impl RecordSource {
+    /// Shard 0 of the `demo` stack's stream in us-east-1 (account 123456789012), read by its
+    /// writer, as in the recorded events under `crates/telemetry/tests/fixtures`: the source for
+    /// tests and benchmarks that build events.
+    pub fn demo() -> Self {
+        Self {
+            stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/demo-IoTEventStream"
+                .to_owned(),
+            region: "us-east-1".to_owned(),
+            shard_id: "shardId-000000000000".to_owned(),
+            invoke_identity_arn: "arn:aws:iam::123456789012:role/demo-IoTDDBEventProcessor"
+                .to_owned(),
+        }
+    }
+
     /// One record as Lambda delivers it from this shard.
     pub fn record(
         &self,

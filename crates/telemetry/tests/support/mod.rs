@@ -100,15 +100,6 @@ impl Archive for MemoryArchive {
     }
 }
 
-pub fn source() -> RecordSource {
-    RecordSource {
-        stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/demo-IoTEventStream".into(),
-        region: "us-east-1".into(),
-        shard_id: "shardId-000000000000".into(),
-        invoke_identity_arn: "arn:aws:iam::123456789012:role/demo-writer".into(),
-    }
-}
-
 pub fn arrival() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
         .single()
@@ -122,7 +113,7 @@ pub fn sequence_number(i: usize) -> String {
 
 /// An event of records with these payloads, arriving one millisecond apart.
 pub fn event_of(payloads: &[Vec<u8>]) -> KinesisEvent {
-    let source = source();
+    let source = RecordSource::demo();
     RecordSource::event(
         payloads
             .iter()
