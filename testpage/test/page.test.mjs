@@ -156,22 +156,48 @@ describe("against the local target, served by it", () => {
     await page.getByLabel("Sensor id prefix").fill(prefix);
     await page.getByLabel(/^Sensors /).fill("3");
     await page.getByLabel("Readings per second, per sensor").fill("5");
+    const before = Date.now();
     await page.getByRole("button", { name: "Start" }).click();
     await page.waitForTimeout(3000);
     await page.getByRole("button", { name: "Stop" }).click();
+    // The page's loops stop sending once the Stop click has been handled, so they ran within
+    // [before, after]: a window of 3 s plus the two clicks.
+    const after = Date.now();
     await page.locator("#simulate-state", { hasText: "Stopped." }).waitFor();
     const sent = Number(await page.locator("#simulate-sent").textContent());
     const failed = Number(await page.locator("#simulate-failed").textContent());
     assert.equal(failed, 0, await page.locator("#simulate-error").textContent());
-    assert.ok(sent >= 3, `sent ${sent}`);
+    // The rate implies 3 sensors x 5 readings/s x 3 s = 45. Upper bound: each sensor's loop
+    // sends, then waits out the rest of its 200 ms interval, so in the measured window it sends
+    // at most one reading per 200 ms plus the first, however loaded the machine (199 allows for
+    // whole-millisecond clocks). Lower bound: two thirds of 45. A reading is sent only after the
+    // previous one of its sensor was answered, and on a loaded 2-core machine (Chromium, the
+    // local target and a build sharing it) an answer can take longer than the 200 ms
+    // interval now and then; each such answer costs that sensor a reading, and a third of them
+    // lost means the loop is stalling, not pacing. A loop that stops early or sends only its
+    // first reading fails, as does one sending faster than the rate.
+    const window = after - before;
+    const most = 3 * (Math.floor(window / 199) + 1);
+    assert.ok(sent >= 30 && sent <= most, `sent ${sent}: expected 30 to ${most} in ${window} ms`);
     const sensors = [1, 2, 3].map((i) => `${prefix}-${i}`);
     const stored = await eventually(`${sent} simulated readings in the table`, async () => {
-      const counts = await Promise.all(sensors.map(async (id) => (await storedReadings(id)).length));
+      const readings = await Promise.all(sensors.map((id) => storedReadings(id)));
+      const counts = readings.map((items) => items.length);
       const total = counts.reduce((a, b) => a + b, 0);
-      return total >= sent ? { total, counts } : null;
+      return total >= sent ? { total, counts, readings } : null;
     });
     assert.equal(stored.total, sent);
     assert.ok(stored.counts.every((count) => count > 0), `every sensor sent: ${stored.counts}`);
+    // The readings' own timestamps (taken as each was sent) show the pacing: 200 ms or more
+    // apart within a sensor, and spread over the run rather than sent in a burst. The span
+    // allows for the last interval before Stop and for slow answers (see above).
+    for (const [i, items] of stored.readings.entries()) {
+      const times = items.map((item) => Date.parse(item.Timestamp)).sort((a, b) => a - b);
+      const gaps = times.slice(1).map((time, j) => time - times[j]);
+      assert.ok(gaps.every((gap) => gap >= 199), `${sensors[i]}: gaps ${gaps}`);
+      const span = times[times.length - 1] - times[0];
+      assert.ok(span >= 2000 && span <= window, `${sensors[i]}: span ${span} ms of ${window}`);
+    }
     assert.deepEqual(pageErrors, []);
     await page.close();
   });
