@@ -14,7 +14,7 @@
 //! - [`change_set`]: a change set created, waited for, described page by page, deleted.
 //! - [`events`]: the cursor over the stack's events ([`EventCursor`]), across pages, that
 //!   reports each event once, oldest first.
-//! - [`watch`]: a stack operation followed to its end ([`watch()`], [`execute`]), its
+//! - [`watch`](mod@watch): a stack operation followed to its end ([`watch()`], [`execute`]), its
 //!   [`Outcome`], or [`OperationFailed`] with the first failing resource.
 //! - [`progress`]: the events as [`ResourceEvent`]s, each resource status classified once
 //!   ([`ResourcePhase`]), and the [`ProgressSink`] a caller shows them through.

@@ -134,3 +134,36 @@ impl ProgressSink for RecordedProgress {
         self.waits.push(message.to_owned());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(status: &str, resource_type: &str) -> ResourceEvent {
+        ResourceEvent {
+            id: "1".to_owned(),
+            timestamp: "2026-11-27T22:00:01.123Z".to_owned(),
+            logical_id: "Thing".to_owned(),
+            resource_type: resource_type.to_owned(),
+            status: ResourceStatus::from(status),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn failures_and_unknown_statuses_of_resources_are_reported_not_passed_over() {
+        for status in ["CREATE_FAILED", "UPDATE_ROLLBACK_FAILED", "SOMETHING_NEW"] {
+            assert!(
+                event(status, "AWS::S3::Bucket").is_resource_failure(),
+                "{status}"
+            );
+        }
+        for status in ["CREATE_IN_PROGRESS", "DELETE_SKIPPED", "UPDATE_COMPLETE"] {
+            assert!(
+                !event(status, "AWS::S3::Bucket").is_resource_failure(),
+                "{status}"
+            );
+        }
+        assert!(!event("UPDATE_FAILED", "AWS::CloudFormation::Stack").is_resource_failure());
+    }
+}

@@ -205,3 +205,41 @@ pub fn outputs(stack: &Stack) -> std::collections::BTreeMap<String, String> {
         .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_operations_under_way_are_waited_for() {
+        let running = [
+            "CREATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+            "DELETE_IN_PROGRESS",
+            "REVIEW_IN_PROGRESS",
+        ];
+        for status in running {
+            assert!(
+                StackClass::of(&StackStatus::from(status)).is_running(),
+                "{status}"
+            );
+        }
+        // Unknown to this build, whatever its name says: not waited for, not deployed over.
+        for status in ["UNKNOWN", "", "SOMETHING_NEW_IN_PROGRESS"] {
+            let class = StackClass::of(&StackStatus::from(status));
+            assert_eq!(
+                class,
+                StackClass::Blocked(Blocker::Unrecognised),
+                "{status}"
+            );
+            assert!(!class.is_running(), "{status}");
+        }
+        assert_eq!(
+            StackClass::of(&StackStatus::UpdateRollbackComplete),
+            StackClass::Deployable
+        );
+        assert_eq!(Blocker::of(&StackStatus::ReviewInProgress), None);
+    }
+}

@@ -103,14 +103,7 @@ pub async fn watch(
     loop {
         let mut throttled = false;
         match cursor.look(cfn).await? {
-            Look::Events(events) => {
-                for event in events {
-                    if first_failure.is_none() && event.is_resource_failure() {
-                        first_failure = Some(event.clone());
-                    }
-                    sink.event(&event);
-                }
-            }
+            Look::Events(events) => report(events, &mut first_failure, sink),
             Look::Throttled => throttled = true,
         }
         let described = describe_stack(cfn, &cursor.stack_id).await?;
@@ -128,12 +121,7 @@ pub async fn watch(
         if !StackClass::of(&status).is_running() {
             // The last events may have been written after the look above.
             if let Ok(Look::Events(events)) = cursor.look(cfn).await {
-                for event in events {
-                    if first_failure.is_none() && event.is_resource_failure() {
-                        first_failure = Some(event.clone());
-                    }
-                    sink.event(&event);
-                }
+                report(events, &mut first_failure, sink);
             }
             let outcome = Outcome {
                 status: status.clone(),
@@ -170,6 +158,20 @@ pub async fn watch(
             sink.waiting(status.as_str());
         }
         sleep(interval).await;
+    }
+}
+
+/// Hands `events` to `sink`, keeping the first resource failure.
+fn report(
+    events: Vec<ResourceEvent>,
+    first_failure: &mut Option<ResourceEvent>,
+    sink: &mut dyn ProgressSink,
+) {
+    for event in events {
+        if first_failure.is_none() && event.is_resource_failure() {
+            *first_failure = Some(event.clone());
+        }
+        sink.event(&event);
     }
 }
 

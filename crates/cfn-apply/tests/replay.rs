@@ -525,3 +525,43 @@ async fn throttled_event_reads_back_off_and_the_events_still_arrive() {
     assert!(backoffs[1].ends_with("again in 8 s"), "{backoffs:?}");
     assert!(backoffs[2].ends_with("again in 16 s"), "{backoffs:?}");
 }
+
+/// A status CloudFormation adds after this build ends the watch at once and is reported as
+/// the final status: the wildcard of the classification never means "keep waiting".
+#[tokio::test(start_paused = true)]
+async fn an_unrecognised_stack_status_ends_the_watch_and_is_reported() {
+    let events = paged_events(
+        vec![stack_event(0, "UPDATE_COMPLETE", None)],
+        vec![stack_event(1, "UPDATE_SOMETHING_NEW", None)],
+        10,
+    );
+    let statuses = mock!(Client::describe_stacks)
+        .then_output(|| stack(StackStatus::from("UPDATE_SOMETHING_NEW"), None));
+    let execute = executes();
+    let cfn = client(&[&events, &statuses, &execute]);
+
+    let mut progress = RecordedProgress::default();
+    let error = apply::execute(
+        &cfn,
+        STACK,
+        &change_set(ChangeSetType::Update),
+        &waits(),
+        &mut progress,
+    )
+    .await
+    .unwrap_err();
+    let failed = error
+        .downcast_ref::<OperationFailed>()
+        .expect("an OperationFailed");
+    assert_eq!(failed.outcome.status.as_str(), "UPDATE_SOMETHING_NEW");
+    assert!(
+        error.to_string().contains("not one the deployer knows"),
+        "{error}"
+    );
+    assert_eq!(
+        statuses.num_calls(),
+        1,
+        "no second look: nothing is waited for"
+    );
+    assert_eq!(progress.waits, Vec::<String>::new());
+}

@@ -495,35 +495,69 @@ fn missing_cargo_lambda_and_a_missing_arm64_target_are_clear_errors() {
         "{message}"
     );
 
+    if aarch64_installed() {
+        arm64_packages_are_aarch64_elf_binaries();
+        return;
+    }
     let mut arm = args.to_vec();
     arm.extend(["--arch", "arm64"]);
     let output = deploy(&arm);
     let message = stderr(&output);
-    let target = std::process::Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .unwrap();
-    let sysroot = String::from_utf8_lossy(&target.stdout).trim().to_owned();
-    if std::path::Path::new(&sysroot)
-        .join("lib/rustlib/aarch64-unknown-linux-gnu/lib")
-        .is_dir()
-    {
-        // With the target installed the build goes ahead; the refusal is what is tested here.
-        eprintln!("aarch64 target installed: the missing-target path cannot be shown here");
-    } else {
-        assert!(!output.status.success());
-        assert!(
-            message.contains("--arch arm64 needs the Rust target `aarch64-unknown-linux-gnu`"),
-            "{message}"
-        );
-        assert!(
-            message.contains("rustup target add aarch64-unknown-linux-gnu"),
-            "{message}"
-        );
-    }
+    assert!(!output.status.success());
+    assert!(
+        message.contains("--arch arm64 needs the Rust target `aarch64-unknown-linux-gnu`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("rustup target add aarch64-unknown-linux-gnu"),
+        "{message}"
+    );
     let cfn_created = message.contains("changes to stack");
     assert!(
         !cfn_created,
         "nothing is deployed when the build cannot run"
     );
+}
+
+/// Whether rustup lists the aarch64 Linux target as installed.
+fn aarch64_installed() -> bool {
+    let listed = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .expect("rustup lists the installed targets");
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    stdout(&listed)
+        .lines()
+        .any(|target| target.trim() == "aarch64-unknown-linux-gnu")
+}
+
+/// With the target installed, `--arch arm64` builds every package, and each holds an ELF
+/// binary for the machine Lambda's arm64 runs: EM_AARCH64 (183) in the header's `e_machine`.
+fn arm64_packages_are_aarch64_elf_binaries() {
+    use std::io::Read;
+    const EM_AARCH64: u16 = 183;
+    let output =
+        support::deploy_command(&["--stack-name", "packages", "--arch", "arm64", "package"])
+            .output()
+            .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = stdout(&output);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), FunctionKind::ALL.len(), "{listing}");
+    for line in lines {
+        // `<function>/<sha256>.zip  <n> bytes  <file>`
+        let file = line.split("  ").nth(2).unwrap_or_else(|| panic!("{line}"));
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(file).unwrap()).unwrap();
+        let mut binary = Vec::new();
+        archive
+            .by_name("bootstrap")
+            .unwrap()
+            .read_to_end(&mut binary)
+            .unwrap();
+        assert_eq!(binary.get(..4), Some(&b"\x7fELF"[..]), "{file} is not ELF");
+        // e_ident[EI_DATA] = 1: little endian, so e_machine (offset 18) is read as such.
+        assert_eq!(binary[5], 1, "{file}");
+        let machine = u16::from_le_bytes([binary[18], binary[19]]);
+        assert_eq!(machine, EM_AARCH64, "{file} is for machine {machine}");
+    }
 }
