@@ -62,8 +62,7 @@ pub fn target(config: &TestpageConfig) -> Target {
         },
         region: config.stack.region.clone(),
         stream_name: config.stack.stream_name.clone(),
-        access_key_id: config.access_key_id.clone(),
-        secret_access_key: config.secret_access_key.clone(),
+        credentials: config.device_key(),
     }
 }
 

@@ -58,14 +58,27 @@ pub struct TestpageConfig {
     pub secret_access_key: String,
 }
 
+impl TestpageConfig {
+    /// The device key as the SDK's credentials, whose `Debug` redacts the secret.
+    pub fn device_key(&self) -> aws_sdk_iam::config::Credentials {
+        aws_sdk_iam::config::Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            None,
+            None,
+            "testpage-config",
+        )
+    }
+}
+
 impl std::fmt::Debug for TestpageConfig {
-    // The secret never reaches a log line or an error message.
+    // The key is shown as the SDK shows credentials, so the secret never reaches a log line
+    // or an error message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestpageConfig")
             .field("target", &self.target)
             .field("stack", &self.stack)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
+            .field("device_key", &self.device_key())
             .finish()
     }
 }

@@ -2,28 +2,17 @@
 
 use std::time::Duration;
 
+use aws_sdk_kinesis::config::Credentials;
+
 /// The stream and the device key to sign with.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Target {
     /// `None` for AWS' own endpoint; the local target's URL otherwise.
     pub endpoint_url: Option<String>,
     pub region: String,
     pub stream_name: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-}
-
-impl std::fmt::Debug for Target {
-    // The secret never reaches a log line or an error message.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target")
-            .field("endpoint_url", &self.endpoint_url)
-            .field("region", &self.region)
-            .field("stream_name", &self.stream_name)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .finish()
-    }
+    /// The device key; its `Debug` redacts the secret, so no log line or error shows it.
+    pub credentials: Credentials,
 }
 
 /// When to stop sending.
@@ -212,8 +201,7 @@ mod tests {
             endpoint_url: None,
             region: "us-east-1".into(),
             stream_name: "s".into(),
-            access_key_id: "AKIA".into(),
-            secret_access_key: "very-secret".into(),
+            credentials: Credentials::new("AKIA", "very-secret", None, None, "test"),
         };
         assert!(!format!("{target:?}").contains("very-secret"));
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kinesis::config::{BehaviorVersion, Region};
 use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
 use aws_sdk_kinesis::primitives::Blob;
@@ -85,13 +85,7 @@ pub async fn run_until(
 async fn client(target: &Target) -> Client {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(target.region.clone()))
-        .credentials_provider(Credentials::new(
-            &target.access_key_id,
-            &target.secret_access_key,
-            None,
-            None,
-            "device-simulator",
-        ));
+        .credentials_provider(target.credentials.clone());
     if let Some(url) = &target.endpoint_url {
         loader = loader.endpoint_url(url);
     }

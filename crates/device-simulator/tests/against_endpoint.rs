@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_kinesis::config::Credentials;
 use device_simulator::{Plan, Progress, Stop, Target};
 use local_target::device_api::{DeviceKey, NewRecord, StreamDescription};
 use local_target::endpoint::{EndpointSettings, serve};
@@ -43,10 +44,7 @@ impl Endpoint {
         let settings = EndpointSettings {
             region: REGION.into(),
             account_id: "123456789012".into(),
-            key: DeviceKey {
-                access_key_id: KEY_ID.into(),
-                secret_access_key: SECRET.into(),
-            },
+            key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
             testpage_dir: page.path().to_path_buf(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -66,8 +64,7 @@ impl Endpoint {
             endpoint_url: Some(self.url.clone()),
             region: REGION.into(),
             stream_name: STREAM.into(),
-            access_key_id: KEY_ID.into(),
-            secret_access_key: secret.into(),
+            credentials: Credentials::new(KEY_ID, secret, None, None, "test"),
         }
     }
 

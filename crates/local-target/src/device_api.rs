@@ -4,22 +4,12 @@
 
 use std::future::Future;
 
-/// The access key the local target generates for the device, kept in its state folder.
-#[derive(Clone)]
-pub struct DeviceKey {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-}
+/// The access key the local target generates for the device, kept in its state folder: an
+/// AWS credential pair, the type aws-sigv4 signs with, whose `Debug` redacts the secret.
+pub type DeviceKey = aws_credential_types::Credentials;
 
-impl std::fmt::Debug for DeviceKey {
-    // The secret never reaches a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceKey")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .finish()
-    }
-}
+/// The provider name of a [`DeviceKey`] read or made by the local target.
+pub const DEVICE_KEY_PROVIDER: &str = "local-target-device-key";
 
 /// One record a device puts.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::device_api::DeviceKey;
+use crate::device_api::{DEVICE_KEY_PROVIDER, DeviceKey};
 use crate::storage::StorageError;
 
 /// The state folder.
@@ -80,16 +80,19 @@ impl StateDir {
                         path: path.clone(),
                         source: std::io::Error::new(std::io::ErrorKind::InvalidData, err),
                     })?;
-                Ok(DeviceKey {
-                    access_key_id: file.access_key_id,
-                    secret_access_key: file.secret_access_key,
-                })
+                Ok(DeviceKey::new(
+                    file.access_key_id,
+                    file.secret_access_key,
+                    None,
+                    None,
+                    DEVICE_KEY_PROVIDER,
+                ))
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let key = generate_key().map_err(StorageError::io(&path))?;
                 let file = KeyFile {
-                    access_key_id: key.access_key_id.clone(),
-                    secret_access_key: key.secret_access_key.clone(),
+                    access_key_id: key.access_key_id().to_owned(),
+                    secret_access_key: key.secret_access_key().to_owned(),
                 };
                 let write = || -> std::io::Result<()> {
                     // tempfile creates the file with mode 0600.
@@ -123,10 +126,13 @@ fn generate_key() -> std::io::Result<DeviceKey> {
             .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
             .collect()
     };
-    Ok(DeviceKey {
-        access_key_id: format!("AKIA{}", pick(ID_ALPHABET, id)),
-        secret_access_key: pick(SECRET_ALPHABET, secret),
-    })
+    Ok(DeviceKey::new(
+        format!("AKIA{}", pick(ID_ALPHABET, id)),
+        pick(SECRET_ALPHABET, secret),
+        None,
+        None,
+        DEVICE_KEY_PROVIDER,
+    ))
 }
 
 #[cfg(test)]
@@ -140,8 +146,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::open(&dir.path().join("demo")).unwrap();
         let key = state.device_key().unwrap();
-        assert!(key.access_key_id.starts_with("AKIA") && key.access_key_id.len() == 20);
-        assert_eq!(key.secret_access_key.len(), 40);
+        assert!(key.access_key_id().starts_with("AKIA") && key.access_key_id().len() == 20);
+        assert_eq!(key.secret_access_key().len(), 40);
+        assert!(!format!("{key:?}").contains(key.secret_access_key()));
         let mode = std::fs::metadata(state.key_path())
             .unwrap()
             .permissions()
@@ -153,11 +160,11 @@ mod tests {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         let again = state.device_key().unwrap();
-        assert_eq!(again.secret_access_key, key.secret_access_key);
+        assert_eq!(again.secret_access_key(), key.secret_access_key());
         let other = StateDir::open(&dir.path().join("other"))
             .unwrap()
             .device_key()
             .unwrap();
-        assert_ne!(other.secret_access_key, key.secret_access_key);
+        assert_ne!(other.secret_access_key(), key.secret_access_key());
     }
 }

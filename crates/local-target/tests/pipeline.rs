@@ -57,8 +57,8 @@ async fn start(dir: &Path, shards: u32) -> RunningTarget {
 
 async fn sdk_config(target: &RunningTarget) -> aws_config::SdkConfig {
     let credentials = aws_sdk_kinesis::config::Credentials::new(
-        target.key.access_key_id.clone(),
-        target.key.secret_access_key.clone(),
+        target.key.access_key_id(),
+        target.key.secret_access_key(),
         None,
         None,
         "local-target",

@@ -56,8 +56,7 @@ fn simulator_target(target: &RunningTarget) -> Target {
         endpoint_url: Some(format!("http://{}", target.address)),
         region: "us-east-1".to_owned(),
         stream_name: "bench-IoTEventStream".to_owned(),
-        access_key_id: target.key.access_key_id.clone(),
-        secret_access_key: target.key.secret_access_key.clone(),
+        credentials: target.key.clone(),
     }
 }
 
@@ -65,13 +64,7 @@ async fn sdk(target: &Target) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(target.region.clone()))
         .endpoint_url(target.endpoint_url.clone().unwrap())
-        .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
-            target.access_key_id.clone(),
-            target.secret_access_key.clone(),
-            None,
-            None,
-            "bench",
-        ))
+        .credentials_provider(target.credentials.clone())
         .load()
         .await
 }
@@ -270,8 +263,13 @@ async fn put_side_by_side() {
         endpoint_url: Some(format!("http://127.0.0.1:{port}")),
         region: "us-east-1".to_owned(),
         stream_name: "bench-IoTEventStream".to_owned(),
-        access_key_id: "AKIAKINESALITE000000".to_owned(),
-        secret_access_key: "kinesalite-accepts-any-secret".to_owned(),
+        credentials: aws_sdk_kinesis::config::Credentials::new(
+            "AKIAKINESALITE000000",
+            "kinesalite-accepts-any-secret",
+            None,
+            None,
+            "bench",
+        ),
     };
     let client = aws_sdk_kinesis::Client::new(&sdk(&target).await);
     let until = Instant::now() + Duration::from_secs(30);

@@ -142,7 +142,7 @@ impl Verifier {
             .map_err(|_| incomplete("The Authorization header is not valid ASCII."))?;
         let auth = parse_authorization(header).map_err(|err| incomplete(err.to_string()))?;
 
-        if auth.access_key_id != self.key.access_key_id {
+        if auth.access_key_id != self.key.access_key_id() {
             return Err(ApiError::forbidden(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
@@ -256,14 +256,7 @@ impl Verifier {
             SignableBody::Bytes(body),
         )
         .map_err(|_| signature_mismatch())?;
-        let identity = aws_credential_types::Credentials::new(
-            &self.key.access_key_id,
-            &self.key.secret_access_key,
-            None,
-            None,
-            "local-target-device-key",
-        )
-        .into();
+        let identity = self.key.clone().into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(auth.region)

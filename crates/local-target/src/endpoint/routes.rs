@@ -278,7 +278,7 @@ async fn lambda_denied<A: DeviceApi>(
         format!(
             "User: {} is not authorized to perform: {method} {}: the device key may only \
              invoke the query function {}.",
-            shared.settings.key.access_key_id,
+            shared.settings.key.access_key_id(),
             uri.path(),
             shared.api.query_function_name()
         ),
@@ -297,7 +297,7 @@ async fn page<A: DeviceApi>(
 impl<A> Shared<A> {
     fn caller(&self) -> Caller<'_> {
         Caller {
-            access_key_id: &self.settings.key.access_key_id,
+            access_key_id: self.settings.key.access_key_id(),
             account_id: &self.settings.account_id,
         }
     }

@@ -60,10 +60,7 @@ impl Endpoint {
         let settings = EndpointSettings {
             region: REGION.into(),
             account_id: ACCOUNT.into(),
-            key: DeviceKey {
-                access_key_id: KEY_ID.into(),
-                secret_access_key: SECRET.into(),
-            },
+            key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
             testpage_dir: page.path().to_path_buf(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
