@@ -1,7 +1,10 @@
 //! End-to-end figures for the Lambda binaries, each started as a process under the loopback
 //! Runtime API as Lambda starts it:
 //! - time from process start to its first `GET /next` (20 starts each, median and max);
-//! - peak resident memory (VmHWM) after handling one 1,000-record batch against moto;
+//! - peak resident memory (VmHWM) after handling one 1,000-record batch against moto (the
+//!   custom-resource provider: one CloudFormation Delete, answered to a loopback ResponseURL);
+//! - with `PACKAGES` naming `target/lambda-assets/x86_64`, the same for each binary as
+//!   shipped (cargo-lambda's build, unzipped from its package) beside the test build;
 //! - side by side, in the same run, a Node.js function loading the AWS SDK for JavaScript v2, as
 //!   the 2015 functions did (if `NODE_BASELINE` names a folder holding `node_modules/aws-sdk`).
 //!
@@ -18,6 +21,13 @@ use telemetry::events::RecordSource;
 
 const STARTS: usize = 20;
 
+/// A folder for the unzipped packages.
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bootstrap-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn release_binary(name: &str) -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -29,6 +39,45 @@ fn release_binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The `bootstrap` of package `<packages>/<name>/bootstrap.zip`, unzipped into `into`.
+fn packaged_binary(packages: &Path, name: &str, into: &Path) -> PathBuf {
+    let zip = packages.join(name).join("bootstrap.zip");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let mut entry = archive.by_name("bootstrap").unwrap();
+    std::fs::create_dir_all(into.join(name)).unwrap();
+    let binary = into.join(name).join("bootstrap");
+    std::io::copy(&mut entry, &mut std::fs::File::create(&binary).unwrap()).unwrap();
+    let mut permissions = std::fs::metadata(&binary).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&binary, permissions).unwrap();
+    binary
+}
+
+/// A loopback stand-in for CloudFormation's pre-signed ResponseURL: every PUT gets 200.
+async fn response_sink() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().route("/{*key}", axum::routing::put(|| async { "" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/answer")
+}
+
+/// A CloudFormation Delete the provider answers without a Lambda API call (the id is not a
+/// mapping's, as after a Create that failed).
+fn provider_delete(response_url: &str) -> Value {
+    serde_json::json!({
+        "RequestType": "Delete",
+        "RequestId": "6a8c3bde-95d4-4a4c-9c53-0b1f6a0e2f11",
+        "ResponseURL": response_url,
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/bench/0b7c1a30-1f2e-11f0-9d4a-0a1b2c3d4e5f",
+        "ResourceType": "Custom::KinesisEventSourceMapping",
+        "LogicalResourceId": "WriterMapping",
+        "PhysicalResourceId": "not-created-bench",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:bench-provider",
+        "ResourceProperties": {}
+    })
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -124,13 +173,23 @@ async fn main() {
     let records = batch(1000);
     let query = serde_json::json!({"operation": "query", "sensorid": "sensor-1"});
 
+    let delete = provider_delete(&response_sink().await);
+    let packages = std::env::var_os("PACKAGES").map(PathBuf::from);
+    let unzipped = tempfile_dir();
+
     let mut rows = Vec::new();
     for (name, event) in [
         ("archiver", &records),
         ("writer", &records),
         ("query-api", &query),
+        ("mapping-provider", &delete),
     ] {
         rows.push(measure(name, &release_binary(name), &[], &env, event).await);
+        if let Some(packages) = &packages {
+            let shipped = packaged_binary(packages, name, &unzipped);
+            let label = format!("{name} (package)");
+            rows.push(measure(&label, &shipped, &[], &env, event).await);
+        }
     }
     if let Ok(baseline) = std::env::var("NODE_BASELINE") {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/node_bootstrap.js");

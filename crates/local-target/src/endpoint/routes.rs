@@ -145,21 +145,11 @@ async fn with_request_id(request: Request, next: Next) -> Response {
     response
 }
 
-/// A random UUID (version 4 layout), as AWS' request ids look.
+/// A random version-4 UUID, as AWS' request ids look. Request ids need to be unique, not
+/// unguessable, so fastrand's bits will do (the uuid crate's own `v4` would add getrandom).
 fn request_id() -> HeaderValue {
-    let bits = fastrand::u128(..) & !(0xf_u128 << 76) & !(0x3_u128 << 62)
-        | (0x4_u128 << 76)
-        | (0x2_u128 << 62);
-    let hex = format!("{bits:032x}");
-    let id = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    );
-    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0"))
+    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    HeaderValue::from_str(&id.hyphenated().to_string()).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// What a request must be signed for, and the error shape of its API.
