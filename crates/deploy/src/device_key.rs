@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use aws_sdk_iam::types::StatusType;
 
-use crate::testpage_config::{StackAddress, Target, TestpageConfig};
+use crate::testpage_config::{StackAddress, Target, TestpageConfig, device_key};
 
 /// What was done about the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,19 +51,19 @@ pub async fn ensure(
         c.target == Target::Aws
             && c.stack.stack_name == stack.stack_name
             && c.stack.region == stack.region
-            && active.contains(&c.access_key_id)
+            && active.iter().any(|id| id == c.key.access_key_id())
     });
     if let Some(existing) = configured {
         let wanted = page_config(
             stack,
-            existing.access_key_id.clone(),
-            existing.secret_access_key.clone(),
+            existing.key.access_key_id().to_owned(),
+            existing.key.secret_access_key().to_owned(),
         );
         if wanted != existing {
             write(&wanted, config_path)?;
         }
         return Ok(KeyOutcome::Kept {
-            access_key_id: existing.access_key_id,
+            access_key_id: existing.key.access_key_id().to_owned(),
         });
     }
 
@@ -96,8 +96,7 @@ fn page_config(stack: &StackAddress, access_key_id: String, secret: String) -> T
     TestpageConfig {
         target: Target::Aws,
         stack: stack.clone(),
-        access_key_id,
-        secret_access_key: secret,
+        key: device_key(&access_key_id, &secret),
     }
 }
 

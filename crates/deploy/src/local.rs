@@ -82,8 +82,10 @@ pub fn testpage_config(
             kinesis_endpoint: endpoint.clone(),
             lambda_endpoint: endpoint,
         },
-        access_key_id: target.key.access_key_id().to_owned(),
-        secret_access_key: target.key.secret_access_key().to_owned(),
+        key: testpage_config::device_key(
+            target.key.access_key_id(),
+            target.key.secret_access_key(),
+        ),
     }
 }
 

@@ -62,7 +62,7 @@ pub fn target(config: &TestpageConfig) -> Target {
         },
         region: config.stack.region.clone(),
         stream_name: config.stack.stream_name.clone(),
-        credentials: config.device_key(),
+        credentials: config.key.clone(),
     }
 }
 
@@ -229,8 +229,7 @@ mod tests {
                 kinesis_endpoint: "http://127.0.0.1:4567".into(),
                 lambda_endpoint: "http://127.0.0.1:4567".into(),
             },
-            access_key_id: "AKIA".into(),
-            secret_access_key: "secret".into(),
+            key: crate::testpage_config::device_key("AKIA", "secret"),
         };
         let local = target(&config);
         assert_eq!(local.endpoint_url.as_deref(), Some("http://127.0.0.1:4567"));

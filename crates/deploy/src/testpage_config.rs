@@ -46,40 +46,61 @@ impl StackAddress {
     }
 }
 
-/// The page's configuration, serialised as `window.IOT_CONFIG = {...};` with the stack's
-/// fields at the top level beside the target and the key.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TestpageConfig {
-    pub target: Target,
-    #[serde(flatten)]
-    pub stack: StackAddress,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+/// The device key as the page's config holds it. The SDK's credentials type is the one type of
+/// the workspace for a key: its `Debug` redacts the secret, so no log line or error message
+/// can carry it.
+pub type DeviceKey = aws_sdk_iam::config::Credentials;
+
+/// `key` as read from or written to the page's config.
+pub fn device_key(access_key_id: &str, secret_access_key: &str) -> DeviceKey {
+    DeviceKey::new(
+        access_key_id,
+        secret_access_key,
+        None,
+        None,
+        "testpage/config.js",
+    )
 }
 
-impl TestpageConfig {
-    /// The device key as the SDK's credentials, whose `Debug` redacts the secret.
-    pub fn device_key(&self) -> aws_sdk_iam::config::Credentials {
-        aws_sdk_iam::config::Credentials::new(
-            &self.access_key_id,
-            &self.secret_access_key,
-            None,
-            None,
-            "testpage-config",
-        )
+/// The page's configuration, serialised as `window.IOT_CONFIG = {...};` with the stack's
+/// fields at the top level beside the target and the key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ConfigFile", from = "ConfigFile")]
+pub struct TestpageConfig {
+    pub target: Target,
+    pub stack: StackAddress,
+    pub key: DeviceKey,
+}
+
+/// The file's shape: the key as two strings the page's signer reads.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigFile {
+    target: Target,
+    #[serde(flatten)]
+    stack: StackAddress,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+impl From<TestpageConfig> for ConfigFile {
+    fn from(config: TestpageConfig) -> Self {
+        Self {
+            target: config.target,
+            stack: config.stack,
+            access_key_id: config.key.access_key_id().to_owned(),
+            secret_access_key: config.key.secret_access_key().to_owned(),
+        }
     }
 }
 
-impl std::fmt::Debug for TestpageConfig {
-    // The key is shown as the SDK shows credentials, so the secret never reaches a log line
-    // or an error message.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestpageConfig")
-            .field("target", &self.target)
-            .field("stack", &self.stack)
-            .field("device_key", &self.device_key())
-            .finish()
+impl From<ConfigFile> for TestpageConfig {
+    fn from(file: ConfigFile) -> Self {
+        Self {
+            target: file.target,
+            stack: file.stack,
+            key: device_key(&file.access_key_id, &file.secret_access_key),
+        }
     }
 }
 
@@ -149,8 +170,7 @@ mod tests {
                 kinesis_endpoint: "http://127.0.0.1:4567".into(),
                 lambda_endpoint: "http://127.0.0.1:4567".into(),
             },
-            access_key_id: "AKIALOCAL".into(),
-            secret_access_key: "s3cr\"et</script>".into(),
+            key: device_key("AKIALOCAL", "s3cr\"et</script>"),
         }
     }
 

@@ -137,16 +137,16 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     );
     assert_eq!(page.stack.kinesis_endpoint, moto.endpoint);
     // The secret is in the file and nowhere in what the deploy printed.
-    assert!(!page.secret_access_key.is_empty());
-    assert!(!printed.contains(&page.secret_access_key));
-    assert!(!stderr(&output).contains(&page.secret_access_key));
+    assert!(!page.key.secret_access_key().is_empty());
+    assert!(!printed.contains(page.key.secret_access_key()));
+    assert!(!stderr(&output).contains(page.key.secret_access_key()));
 
     moto.require_authorization().await;
     let device = sdk_config(
         &moto.endpoint,
         Credentials::new(
-            &page.access_key_id,
-            &page.secret_access_key,
+            page.key.access_key_id(),
+            page.key.secret_access_key(),
             None,
             None,
             "device",
@@ -170,7 +170,13 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
         .expect("the device may DescribeStreamSummary");
     let forged = sdk_config(
         &moto.endpoint,
-        Credentials::new(&page.access_key_id, "not-the-secret", None, None, "forged"),
+        Credentials::new(
+            page.key.access_key_id(),
+            "not-the-secret",
+            None,
+            None,
+            "forged",
+        ),
     )
     .await;
     let refused = aws_sdk_kinesis::Client::new(&forged)
@@ -236,7 +242,9 @@ async fn redeploy_diff_update_and_destroy() {
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let key_before = TestpageConfig::read(&dir.path().join("config.js"))
         .unwrap()
-        .access_key_id;
+        .key
+        .access_key_id()
+        .to_owned();
 
     // 2. Nothing changed: said so, no operation, no change set left, the key kept.
     let events_before = event_count(&cfn, &stack).await;
@@ -265,7 +273,9 @@ async fn redeploy_diff_update_and_destroy() {
     );
     let key_after = TestpageConfig::read(&dir.path().join("config.js"))
         .unwrap()
-        .access_key_id;
+        .key
+        .access_key_id()
+        .to_owned();
     assert_eq!(key_after, key_before);
 
     // 3. Two shards: diff shows a Modify of the stream (exit code 3), deploy applies it.

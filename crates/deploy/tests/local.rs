@@ -27,8 +27,8 @@ fn config(page: &Path) -> TestpageConfig {
 
 async fn kinesis(config: &TestpageConfig) -> aws_sdk_kinesis::Client {
     let credentials = aws_sdk_kinesis::config::Credentials::new(
-        config.access_key_id.clone(),
-        config.secret_access_key.clone(),
+        config.key.access_key_id(),
+        config.key.secret_access_key(),
         None,
         None,
         "config.js",
@@ -241,7 +241,7 @@ fn a_ten_second_simulation_reports_its_figures_and_every_reading_it_sent_is_stor
     assert!(sent >= 4_000, "10 s at 500/s: {sent}");
     assert!(field("throughput").ends_with("readings/s"));
     assert!(field("PutRecords calls").contains("p99"));
-    assert!(!report.contains(&config(&page).secret_access_key));
+    assert!(!report.contains(config(&page).key.secret_access_key()));
 
     let until = Instant::now() + Duration::from_secs(60);
     loop {
@@ -262,7 +262,7 @@ fn a_ten_second_simulation_reports_its_figures_and_every_reading_it_sent_is_stor
 }
 
 /// A Ctrl-C sent the moment "ready" is printed stops the target cleanly: the handlers are in
-/// place before the line (CI once caught a start killed by SIGINT's default action).
+/// place before the line, so the signal never meets SIGINT's default action.
 #[test]
 fn ctrl_c_at_once_after_ready_is_a_clean_stop() {
     let root = tempfile::tempdir().unwrap();

@@ -10,8 +10,8 @@ use std::time::Duration;
 use aws_sdk_kinesis::config::Credentials;
 use device_simulator::{Plan, Progress, Stop, Target};
 use local_target::device_api::{DeviceKey, NewRecord, StreamDescription};
-use local_target::endpoint::{EndpointSettings, serve};
-use local_target::test_util::InMemoryDeviceApi;
+use local_target::endpoint::EndpointSettings;
+use local_target::test_util::{InMemoryDeviceApi, LoopbackEndpoint};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
@@ -23,14 +23,12 @@ struct Endpoint {
     url: String,
     api: Arc<InMemoryDeviceApi>,
     _page: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _endpoint: LoopbackEndpoint,
 }
 
 impl Endpoint {
     async fn start() -> Self {
         let page = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let api = Arc::new(InMemoryDeviceApi::new(
             StreamDescription {
                 name: STREAM.into(),
@@ -47,15 +45,14 @@ impl Endpoint {
             key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
             testpage_dir: page.path().to_path_buf(),
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, settings, api.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let endpoint = LoopbackEndpoint::start(settings, api.clone())
+            .await
+            .unwrap();
         Self {
-            url,
+            url: endpoint.url.clone(),
             api,
             _page: page,
-            _stop: stop,
+            _endpoint: endpoint,
         }
     }
 

@@ -1,15 +1,45 @@
 //! Test utilities, behind the `test-util` feature (as the AWS SDK ships its own): an in-memory
-//! [`DeviceApi`] that keeps every call, so the endpoint and its clients are tested on a real
-//! socket without storage behind it.
+//! [`DeviceApi`] that keeps every call, and [`LoopbackEndpoint`], the endpoint serving a port
+//! on a real loopback socket, so the endpoint and its clients are tested without storage
+//! behind it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Value, json};
 
 use crate::device_api::{
     Appended, DeviceApi, FunctionError, NewRecord, StreamDescription, StreamUnavailable,
 };
+
+/// The endpoint on a free 127.0.0.1 port with `api` behind it, until dropped.
+#[derive(Debug)]
+pub struct LoopbackEndpoint {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl LoopbackEndpoint {
+    /// Binds the port and serves `settings` and `api` on it in a task of the current runtime.
+    pub async fn start<A: DeviceApi>(
+        settings: crate::endpoint::EndpointSettings,
+        api: Arc<A>,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(crate::endpoint::serve(
+            listener,
+            settings,
+            api,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Self { url, _stop: stop })
+    }
+}
 
 /// The port in memory: one stream, one query function, and what each call brought.
 ///

@@ -15,8 +15,8 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use local_target::device_api::{DeviceKey, StreamDescription};
-use local_target::endpoint::{EndpointSettings, serve};
-use local_target::test_util::InMemoryDeviceApi;
+use local_target::endpoint::EndpointSettings;
+use local_target::test_util::{InMemoryDeviceApi, LoopbackEndpoint};
 use serde_json::{Value, json};
 
 pub const REGION: &str = "us-east-1";
@@ -33,7 +33,7 @@ pub struct Endpoint {
     pub url: String,
     pub api: Arc<InMemoryDeviceApi>,
     _page: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _endpoint: LoopbackEndpoint,
 }
 
 impl Endpoint {
@@ -45,8 +45,6 @@ impl Endpoint {
             format!("window.IOT_CONFIG = {{\"secretAccessKey\": \"{SECRET}\"}};\n"),
         )
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let api = Arc::new(InMemoryDeviceApi::new(
             StreamDescription {
                 name: STREAM.into(),
@@ -63,15 +61,14 @@ impl Endpoint {
             key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
             testpage_dir: page.path().to_path_buf(),
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, settings, api.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let endpoint = LoopbackEndpoint::start(settings, api.clone())
+            .await
+            .unwrap();
         Self {
-            url,
+            url: endpoint.url.clone(),
             api,
             _page: page,
-            _stop: stop,
+            _endpoint: endpoint,
         }
     }
 
