@@ -209,7 +209,7 @@ async fn main() {
     }
 
     println!(
-        "| function | start to first /next, median | max of {STARTS} | peak RSS after a 1,000-record batch |"
+        "| function | start to first /next, median | max of {STARTS} | peak RSS after its request |"
     );
     println!("| --- | --- | --- | --- |");
     for row in rows {
