@@ -135,10 +135,6 @@ impl Property {
         Self::OnFailureDestinationArn,
     ];
 
-    /// The properties whose change needs a new mapping: Lambda cannot move a mapping to
-    /// another stream or function, nor restart it from another position.
-    pub const REPLACING: [Self; 3] = [Self::FunctionName, Self::StreamArn, Self::StartingPosition];
-
     /// The name a template gives it.
     pub fn name(self) -> &'static str {
         match self {
@@ -163,18 +159,24 @@ impl std::fmt::Display for Property {
 }
 
 impl<Text: PartialEq> Properties<Text> {
-    /// The first of [`Property::REPLACING`] whose value differs from `new`'s, if any. Compared
-    /// as the template gave them: a function named by name before and by ARN after counts as
-    /// a change, which costs a replacement but is never wrong.
+    /// The first property, in this order, whose change needs a new mapping, if one changed:
+    /// Lambda cannot move a mapping to another function or stream, nor restart it from another
+    /// position. Compared as the template gave them: a function named by name before and by
+    /// ARN after counts as a change, which costs a replacement but is never wrong.
     pub fn replacement_cause(&self, new: &Self) -> Option<Property> {
-        Property::REPLACING
-            .into_iter()
-            .find(|property| match property {
-                Property::FunctionName => self.function_name != new.function_name,
-                Property::StreamArn => self.stream_arn != new.stream_arn,
-                Property::StartingPosition => self.starting_position != new.starting_position,
-                _ => false,
-            })
+        [
+            (
+                Property::FunctionName,
+                self.function_name != new.function_name,
+            ),
+            (Property::StreamArn, self.stream_arn != new.stream_arn),
+            (
+                Property::StartingPosition,
+                self.starting_position != new.starting_position,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(property, changed)| changed.then_some(property))
     }
 }
 

@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use local_target::device_api::DeviceKey;
 use serde::{Deserialize, Serialize};
 
 /// Where the page talks to: AWS, or the local target.
@@ -46,12 +47,8 @@ impl StackAddress {
     }
 }
 
-/// The device key as the page's config holds it. The SDK's credentials type is the one type of
-/// the workspace for a key: its `Debug` redacts the secret, so no log line or error message
-/// can carry it.
-pub type DeviceKey = aws_sdk_iam::config::Credentials;
-
-/// `key` as read from or written to the page's config.
+/// The key as read from or written to the page's config: the workspace's one key type (the
+/// SDK's credentials, whose `Debug` redacts the secret).
 pub fn device_key(access_key_id: &str, secret_access_key: &str) -> DeviceKey {
     DeviceKey::new(
         access_key_id,

@@ -21,13 +21,6 @@ use telemetry::events::RecordSource;
 
 const STARTS: usize = 20;
 
-/// A folder for the unzipped packages.
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bootstrap-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn release_binary(name: &str) -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -175,7 +168,7 @@ async fn main() {
 
     let delete = provider_delete(&response_sink().await);
     let packages = std::env::var_os("PACKAGES").map(PathBuf::from);
-    let unzipped = tempfile_dir();
+    let unzipped = std::env::temp_dir().join(format!("bootstrap-bench-{}", std::process::id()));
 
     let mut rows = Vec::new();
     for (name, event) in [
@@ -218,4 +211,5 @@ async fn main() {
             row.name, row.median_ms, row.max_ms, row.peak_rss_mib
         );
     }
+    let _ = std::fs::remove_dir_all(&unzipped);
 }

@@ -250,8 +250,8 @@ impl<M: Mappings> Provider<'_, M> {
             // Lambda allows one mapping per stream and function: when only the starting
             // position changes, the old mapping has to go before the new one can exist.
             // CloudFormation's Delete of the old id then finds it gone, which is success.
-            // The replacing properties are compared in order, so that cause means the
-            // function and the stream are the same.
+            // The function and the stream are compared first, so this cause means both are
+            // the same.
             let same_pair = cause == Property::StartingPosition;
             if same_pair {
                 self.delete_mapping(id).await?;

@@ -107,8 +107,10 @@ impl<'a> Reader<'a> {
         });
     }
 
-    fn quoted(&self, property: Property) -> String {
-        quote(self.received.get(property.name()).unwrap_or(&Value::Null))
+    /// "`property` must be `what`, got <the value as received>".
+    fn must_be(&mut self, property: Property, what: &str) {
+        let got = quote(self.received.get(property.name()).unwrap_or(&Value::Null));
+        self.fail(property.name(), format!("must be {what}, got {got}"));
     }
 
     /// A non-empty string, or `None` (with an error) if it is missing or not a string.
@@ -126,8 +128,7 @@ impl<'a> Reader<'a> {
                 None
             }
             Some(Field::Invalid(_)) => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {what}, got {got}"));
+                self.must_be(property, what);
                 None
             }
         }
@@ -147,8 +148,7 @@ impl<'a> Reader<'a> {
         match field.valid().and_then(|n| i32::try_from(*n).ok()) {
             Some(n) if (min..=max).contains(&i64::from(n)) => n,
             _ => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {what}, got {got}"));
+                self.must_be(property, what);
                 default
             }
         }
@@ -164,13 +164,10 @@ impl<'a> Reader<'a> {
             Some(-1) => -1,
             Some(n) if (min..=max).contains(&i64::from(n)) => n,
             _ => {
-                let property = Property::MaximumRecordAgeInSeconds;
-                let got = self.quoted(property);
-                self.fail(
-                    property.name(),
-                    format!(
-                        "must be -1 (no limit) or a whole number of seconds from {min} to {max} \
-                         (7 days), got {got}"
+                self.must_be(
+                    Property::MaximumRecordAgeInSeconds,
+                    &format!(
+                        "-1 (no limit) or a whole number of seconds from {min} to {max} (7 days)"
                     ),
                 );
                 default
@@ -183,8 +180,7 @@ impl<'a> Reader<'a> {
             None => false,
             Some(Field::Valid(value)) => *value,
             Some(Field::Invalid(_)) => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be true or false, got {got}"));
+                self.must_be(property, "true or false");
                 false
             }
         }
@@ -197,31 +193,20 @@ impl<'a> Reader<'a> {
         const WHAT: &str = "TRIM_HORIZON or LATEST";
         let property = Property::StartingPosition;
         match field {
-            Some(Field::Valid(position)) => Some(*position),
-            Some(Field::Invalid(Value::String(text))) if text == "AT_TIMESTAMP" => {
-                self.fail(
-                    property.name(),
-                    "must be TRIM_HORIZON or LATEST, got \"AT_TIMESTAMP\" (it needs a start \
-                     timestamp, which this resource does not take)"
-                        .to_owned(),
-                );
-                None
+            Some(Field::Valid(position)) => return Some(*position),
+            Some(Field::Invalid(Value::String(text))) if text == "AT_TIMESTAMP" => self.fail(
+                property.name(),
+                "must be TRIM_HORIZON or LATEST, got \"AT_TIMESTAMP\" (it needs a start \
+                 timestamp, which this resource does not take)"
+                    .to_owned(),
+            ),
+            // A blank string is what a template gives for a value it did not have.
+            Some(Field::Invalid(value)) if !value.as_str().is_some_and(|t| t.trim().is_empty()) => {
+                self.must_be(property, WHAT);
             }
-            Some(Field::Invalid(Value::String(text))) if !text.trim().is_empty() => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
-                None
-            }
-            None | Some(Field::Invalid(Value::String(_))) => {
-                self.fail(property.name(), format!("is required: {WHAT}"));
-                None
-            }
-            Some(Field::Invalid(_)) => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
-                None
-            }
+            _ => self.fail(property.name(), format!("is required: {WHAT}")),
         }
+        None
     }
 
     fn response_types<T>(&mut self, field: &Option<Field<Vec<T>>>) -> bool {
@@ -231,8 +216,7 @@ impl<'a> Reader<'a> {
             Some(Field::Valid(items)) => !items.is_empty(),
             Some(Field::Invalid(_)) => {
                 let property = Property::FunctionResponseTypes;
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {ALLOWED}, got {got}"));
+                self.must_be(property, ALLOWED);
                 false
             }
         }
@@ -243,8 +227,7 @@ impl<'a> Reader<'a> {
         let property = Property::FunctionName;
         let name = self.required_text(property, field, WHAT)?;
         if name.chars().count() > FUNCTION_NAME_MAX || name.chars().any(char::is_whitespace) {
-            let got = self.quoted(property);
-            self.fail(property.name(), format!("must be {WHAT}, got {got}"));
+            self.must_be(property, WHAT);
             return None;
         }
         Some(name.to_owned())
@@ -267,8 +250,7 @@ impl<'a> Reader<'a> {
                 Some(arn.to_owned())
             }
             _ => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
+                self.must_be(property, WHAT);
                 None
             }
         }
@@ -284,8 +266,7 @@ impl<'a> Reader<'a> {
             Some(Field::Valid(arn)) if arn.is_empty() => return None,
             Some(Field::Valid(arn)) => arn,
             Some(Field::Invalid(_)) => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
+                self.must_be(property, WHAT);
                 return None;
             }
         };
@@ -295,8 +276,7 @@ impl<'a> Reader<'a> {
                 Some(arn.clone())
             }
             _ => {
-                let got = self.quoted(property);
-                self.fail(property.name(), format!("must be {WHAT}, got {got}"));
+                self.must_be(property, WHAT);
                 None
             }
         }
@@ -384,7 +364,7 @@ impl MappingProperties {
     }
 }
 
-/// The first of [`Property::REPLACING`] whose value differs between the old and the new
+/// The first property whose change needs a new mapping, between the old and the new
 /// properties, if any (see [`Properties::replacement_cause`]).
 pub fn replacement(old: &Value, new: &Value) -> Option<Property> {
     let lenient = |properties: &Value| read(properties).map(|(_, read)| read).unwrap_or_default();
