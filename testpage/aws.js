@@ -159,18 +159,21 @@
     );
   }
 
-  /**
-   * Puts one reading on the stream. The payload is JSON built by JSON.stringify, so any sensor
-   * id (quotes, backslashes, any script) arrives as typed.
-   * @returns {Promise<{shardId: string, sequenceNumber: string}>}
-   */
-  async function putReading(config, { sensorId, value, timestamp }) {
+  /** A reading as the page sends it: JSON built by JSON.stringify, so any sensor id arrives as typed. */
+  function readingData({ sensorId, value, timestamp }) {
     const reading = { sensorid: sensorId, value };
     if (timestamp !== undefined) {
       reading.timestamp = timestamp;
     }
-    const data = base64(new TextEncoder().encode(JSON.stringify(reading)));
-    const body = JSON.stringify({ StreamName: config.streamName, PartitionKey: sensorId, Data: data });
+    return new TextEncoder().encode(JSON.stringify(reading));
+  }
+
+  /**
+   * Puts one record on the stream: `data` (bytes) under `partitionKey`.
+   * @returns {Promise<{shardId: string, sequenceNumber: string}>}
+   */
+  async function putRecord(config, partitionKey, data) {
+    const body = JSON.stringify({ StreamName: config.streamName, PartitionKey: partitionKey, Data: base64(data) });
     const { response, json, text } = await send(
       config,
       "kinesis",
@@ -185,6 +188,11 @@
       throw new PageError("service", "Unexpected answer from the stream", text.slice(0, 300), "Try again.");
     }
     return { shardId: json.ShardId, sequenceNumber: json.SequenceNumber };
+  }
+
+  /** Puts one reading on the stream, partitioned by its sensor id. */
+  async function putReading(config, reading) {
+    return putRecord(config, reading.sensorId, readingData(reading));
   }
 
   /**
@@ -226,7 +234,7 @@
     return json;
   }
 
-  const api = { PageError, putReading, queryReadings, missingConfigFields, setupHint, CONFIG_FIELDS };
+  const api = { PageError, putRecord, putReading, readingData, queryReadings, missingConfigFields, setupHint, CONFIG_FIELDS };
   root.TestPage = Object.assign(root.TestPage || {}, { aws: api });
   if (typeof module === "object" && module.exports) {
     module.exports = api;

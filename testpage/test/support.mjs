@@ -16,17 +16,21 @@ export const screenshotDir = path.join(repoRoot, "target", "testpage-screenshots
 const deployBin = process.env.TESTPAGE_DEPLOY_BIN || path.join(repoRoot, "target", "release", "deploy");
 const chromiumBin = process.env.TESTPAGE_CHROMIUM || "/usr/bin/chromium";
 const READY = /local target ready: (http:\/\/127\.0\.0\.1:\d+)/;
-const PAGE_FILES = ["index.html", "style.css", "sigv4.js", "aws.js", "chart.js", "app.js"];
+// The page the browser tests load; another copy (the previous commit's, say) shows which of
+// them it fails. The device client the tests seed and check with is always this tree's.
+const pageUnderTest = process.env.TESTPAGE_PAGE_DIR ? path.resolve(process.env.TESTPAGE_PAGE_DIR) : pageSource;
 
 export async function tempDir(label) {
   return fs.mkdtemp(path.join(os.tmpdir(), `testpage-${label}-`));
 }
 
-/** Copies the page (never its config.js) into a fresh folder. */
+/** Copies the page's files (never its config.js, nor the tests' folder) into a fresh folder. */
 export async function copyPage() {
   const dir = await tempDir("page");
-  for (const file of PAGE_FILES) {
-    await fs.copyFile(path.join(pageSource, file), path.join(dir, file));
+  for (const entry of await fs.readdir(pageUnderTest, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name !== "config.js") {
+      await fs.copyFile(path.join(pageUnderTest, entry.name), path.join(dir, entry.name));
+    }
   }
   return dir;
 }
@@ -72,7 +76,10 @@ export async function startLocalTarget(stackName) {
   return {
     url,
     pageDir,
+    stateDir,
     config,
+    /** What the local target has written to its standard error so far. */
+    log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, "exit");
@@ -136,9 +143,15 @@ export async function openTab(browser) {
   const page = await browser.context.newPage();
   const requests = [];
   const pageErrors = [];
+  // Every answer with its status, and the console's errors: a 404 for a file the page did not
+  // declare (a favicon) shows up in both.
+  const responses = [];
+  const consoleErrors = [];
   page.on("request", (request) => requests.push(request.url()));
+  page.on("response", (response) => responses.push({ url: response.url(), status: response.status() }));
+  page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
   page.on("pageerror", (err) => pageErrors.push(err.message));
-  return { page, requests, pageErrors };
+  return { page, requests, responses, consoleErrors, pageErrors };
 }
 
 export function offMachine(requests) {
@@ -152,11 +165,68 @@ export async function screenshot(page, name) {
   return file;
 }
 
+/** The PutRecord calls among `requests` (URLs and bodies are not enough: Invoke is a POST too). */
+export function recordPuts(page) {
+  const puts = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST" && request.headers()["x-amz-target"] === "Kinesis_20131202.PutRecord") {
+      puts.push(JSON.parse(request.postData()));
+    }
+  });
+  return puts;
+}
+
 /** Loads aws.js (and its signer) into Node, to seed and check the target as a device would. */
 export async function loadDeviceClient() {
   await import(pathToFileURL(path.join(pageSource, "sigv4.js")).href);
   await import(pathToFileURL(path.join(pageSource, "aws.js")).href);
   return globalThis.TestPage.aws;
+}
+
+/** The page as the local target serves it, once its script has run. */
+export async function openServed(browser, target) {
+  const tab = await openTab(browser);
+  await tab.page.goto(target.url + "/");
+  await tab.page.getByRole("button", { name: "Submit" }).waitFor();
+  return tab;
+}
+
+/** Every reading of a sensor, all pages, through the API as a device would read them. */
+export async function allReadings(device, config, sensorid) {
+  const items = [];
+  let next;
+  do {
+    const page = await device.queryReadings(config, { sensorid, limit: 1000, next });
+    items.push(...page.Items);
+    next = page.NextToken;
+  } while (next);
+  return items;
+}
+
+/** Submits a reading through the form and waits for the stream's answer or an error. */
+export async function submit(page, sensorId, value) {
+  await page.locator("#submit-form").getByLabel("Sensor id").fill(sensorId);
+  await page.locator("#submit-form").getByLabel("Value").fill(String(value));
+  await page.getByRole("button", { name: "Submit" }).click();
+  await page.locator("#submit-sequence, #submit-error:not([hidden])").first().waitFor();
+}
+
+/** Queries through the form and waits for the results or an error. */
+export async function query(page, sensorId, { limit } = {}) {
+  const form = page.locator("#query-form");
+  await form.getByLabel("Sensor id").fill(sensorId);
+  if (limit !== undefined) {
+    await form.getByLabel("Readings per page").fill(String(limit));
+  }
+  await form.getByRole("button", { name: "Query" }).click();
+  await page.locator("#query-results:not([hidden]), #query-error:not([hidden])").first().waitFor();
+}
+
+/** The results table's cells, row by row. */
+export async function tableRows(page) {
+  return page.locator("#query-table tbody tr").evaluateAll((rows) =>
+    rows.map((row) => Array.from(row.cells, (cell) => cell.textContent)),
+  );
 }
 
 /** Polls `probe` until it returns a truthy value; the readings reach the table asynchronously. */
