@@ -157,6 +157,13 @@ pub fn declare(
 /// take both the mapping ARN pattern and the condition. `GetEventSourceMapping` supports no
 /// `lambda:FunctionArn` condition (it would never match), so it is scoped by ARN only; it
 /// reveals configuration, changes nothing.
+///
+/// `ListEventSourceMappings` finds the mapping of a Create's function and stream when Lambda
+/// answers that one exists already (a redelivered Create, a mapping left by an earlier stack),
+/// so that the provider can adopt it. The Service Authorization Reference ("Actions, resources,
+/// and condition keys for AWS Lambda") gives that action no resource type and no condition key,
+/// so `*` without a condition is as narrow as it can be written; like Get, it reveals
+/// configuration and changes nothing.
 pub fn provider_rights(consumers: &[&Handle<Function>]) -> Vec<Statement> {
     let consumer_arns = || consumers.iter().map(|consumer| consumer.arn());
     let mappings_here = || {
@@ -178,5 +185,7 @@ pub fn provider_rights(consumers: &[&Handle<Function>]) -> Vec<Statement> {
         .sid("ChangeMappingsOfTheConsumers")
         .condition("StringEquals", "lambda:FunctionArn", consumer_arns()),
         Statement::allow(["lambda:GetEventSourceMapping"], [mappings_here()]).sid("ReadMappings"),
+        Statement::allow(["lambda:ListEventSourceMappings"], [Expr::from("*")])
+            .sid("FindTheMappingOfAFunctionAndStream"),
     ]
 }

@@ -222,6 +222,7 @@ fn designed_rights() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                     "lambda:UpdateEventSourceMapping",
                     "lambda:DeleteEventSourceMapping",
                     "lambda:GetEventSourceMapping",
+                    "lambda:ListEventSourceMappings",
                 ],
             ]),
         ),
@@ -243,6 +244,11 @@ const STAR_RESOURCE_ONLY: [(&str, &str); 2] = [
     ("cloudwatch:PutMetricData", "cloudwatch:namespace"),
     ("lambda:CreateEventSourceMapping", "lambda:FunctionArn"),
 ];
+
+/// Actions with neither a resource type nor a condition key in the Service Authorization
+/// Reference: `*` without a condition is the narrowest a statement can grant them. Each must
+/// change nothing.
+const STAR_ONLY_WITHOUT_CONDITION: [&str; 1] = ["lambda:ListEventSourceMappings"];
 
 /// Resources whose policies may hold `Deny` statements (which may use wildcards: denying
 /// more is safe).
@@ -355,6 +361,7 @@ fn iam_violations(template: &Value) -> Vec<String> {
                     Some(key) => violations.push(format!(
                         "{holder}: {action} on * without a StringEquals {key} condition"
                     )),
+                    None if STAR_ONLY_WITHOUT_CONDITION.contains(&action.as_str()) => {}
                     None => violations.push(format!(
                         "{holder}: {action} on resource *, but it supports resource ARNs"
                     )),

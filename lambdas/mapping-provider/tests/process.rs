@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The release binary as a process under the Runtime API harness, its Lambda API at moto (where
 //! each test makes its own stream and function), answering a loopback stand-in for
-//! CloudFormation's pre-signed ResponseURL.
+//! CloudFormation's pre-signed ResponseURL. The tests of a mapping that exists already run on
+//! a moto of their own that refuses a second mapping of one stream and function, as AWS does.
 
 mod support;
 
@@ -9,7 +10,7 @@ use aws_sdk_lambda::types::{EventSourcePosition, FunctionResponseType};
 use lambda_harness::moto;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
-use support::{Aws, RecordedPut, ResponseSink, invoke, properties, provider, request};
+use support::{Aws, CloserMoto, RecordedPut, ResponseSink, invoke, properties, provider, request};
 
 /// Generous for requests expected to succeed; moto answers in milliseconds.
 const NORMAL: Duration = Duration::from_secs(10);
@@ -395,4 +396,131 @@ async fn a_hung_handler_is_answered_for_before_the_deadline() {
     let delete = request("Delete", &sink.url("rollback"), Some(&uuid), &props, None);
     invoke(&mut provider, &delete, NORMAL).await;
     assert_eq!(sink.answer("rollback").body["Status"], "SUCCESS");
+}
+
+/// Lambda runs an asynchronous invocation again when the first one failed, so the provider can
+/// receive the same Create twice: here the first answer is delivered, as when it was lost on
+/// the way. Both answer SUCCESS with the one mapping there is.
+#[tokio::test]
+async fn the_same_create_delivered_twice_answers_success_twice_with_one_mapping() {
+    let moto = CloserMoto::start().await;
+    let aws = Aws::at(&moto.endpoint).await;
+    let stream = aws.stream(&moto::unique_name("mp-twice")).await;
+    let function = aws.function(&moto::unique_name("mp-twice-consumer")).await;
+    let sink = ResponseSink::start().await;
+    let mut provider = provider(&aws.endpoint, &[]).await;
+
+    let create = request(
+        "Create",
+        &sink.url("twice"),
+        None,
+        &properties(&function, &stream),
+        None,
+    );
+    invoke(&mut provider, &create, NORMAL).await;
+    invoke(&mut provider, &create, NORMAL).await;
+
+    let answers: Vec<RecordedPut> = sink
+        .puts("twice")
+        .into_iter()
+        .filter(|put| put.status == 200)
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:#?}");
+    for answer in &answers {
+        assert_eq!(answer.body["Status"], "SUCCESS", "{answer:?}");
+    }
+    let uuid = id_of(&answers[0]);
+    assert!(is_uuid(&uuid), "{answers:#?}");
+    assert_eq!(id_of(&answers[1]), uuid);
+    assert_eq!(answers[1].body["Data"]["UUID"], uuid.as_str());
+    assert!(
+        reason_of(&answers[1]).starts_with(&format!("adopted mapping {uuid}")),
+        "{answers:#?}"
+    );
+    let mappings = aws.mappings_of(&function, &stream).await;
+    let uuids: Vec<_> = mappings.iter().filter_map(|m| m.uuid()).collect();
+    assert_eq!(uuids, [uuid.as_str()], "one mapping, not two");
+    assert_eq!(mappings[0].batch_size(), Some(500));
+}
+
+/// A mapping of the stack's function and stream can exist before the stack's Create: left by
+/// an earlier stack of the same name (DeleteFunction does not delete a function's mappings).
+/// The Create adopts it, updated to the declared settings. One whose starting position
+/// differs, which Lambda cannot update, is refused, named, and left as it was.
+#[tokio::test]
+async fn a_create_adopts_an_identical_mapping_and_refuses_a_differing_one() {
+    let moto = CloserMoto::start().await;
+    let aws = Aws::at(&moto.endpoint).await;
+    let function = aws.function(&moto::unique_name("mp-adopt-consumer")).await;
+    let sink = ResponseSink::start().await;
+    let mut provider = provider(&aws.endpoint, &[]).await;
+
+    let stream = aws.stream(&moto::unique_name("mp-adopt")).await;
+    let left = aws.make_mapping(&function, &stream, "TRIM_HORIZON").await;
+    let create = request(
+        "Create",
+        &sink.url("identical"),
+        None,
+        &properties(&function, &stream),
+        None,
+    );
+    invoke(&mut provider, &create, NORMAL).await;
+    let answer = sink.answer("identical");
+    assert_eq!(answer.body["Status"], "SUCCESS", "{answer:?}");
+    assert_eq!(id_of(&answer), left);
+    assert_eq!(answer.body["Data"]["UUID"], left.as_str());
+    assert!(
+        reason_of(&answer).starts_with(&format!("adopted mapping {left}")),
+        "{answer:?}"
+    );
+    let mappings = aws.mappings_of(&function, &stream).await;
+    assert_eq!(mappings.len(), 1, "{mappings:#?}");
+    let adopted = &mappings[0];
+    assert_eq!(adopted.uuid(), Some(left.as_str()));
+    assert_eq!(adopted.batch_size(), Some(500));
+    assert_eq!(adopted.maximum_batching_window_in_seconds(), Some(1));
+    assert_eq!(
+        adopted.function_response_types(),
+        [FunctionResponseType::ReportBatchItemFailures]
+    );
+    assert_eq!(adopted.bisect_batch_on_function_error(), Some(true));
+    assert_eq!(adopted.maximum_retry_attempts(), Some(3));
+    assert_eq!(adopted.maximum_record_age_in_seconds(), Some(21_600));
+    assert_eq!(
+        adopted
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|f| f.destination()),
+        Some("arn:aws:sqs:us-east-1:123456789012:mapping-test-failures")
+    );
+
+    let other_stream = aws.stream(&moto::unique_name("mp-adopt-latest")).await;
+    let latest = aws.make_mapping(&function, &other_stream, "LATEST").await;
+    let create = request(
+        "Create",
+        &sink.url("differing"),
+        None,
+        &properties(&function, &other_stream),
+        None,
+    );
+    invoke(&mut provider, &create, NORMAL).await;
+    let answer = sink.answer("differing");
+    assert_eq!(answer.body["Status"], "FAILED", "{answer:?}");
+    let reason = reason_of(&answer);
+    assert!(
+        reason.starts_with(&format!(
+            "mapping {latest} of this function and stream exists"
+        )) && reason.contains("its StartingPosition is LATEST, declared TRIM_HORIZON"),
+        "{reason}"
+    );
+    // Not a UUID, so that the rollback's Delete leaves the mapping that was there alone.
+    assert!(!is_uuid(&id_of(&answer)), "{answer:?}");
+    let mappings = aws.mappings_of(&function, &other_stream).await;
+    assert_eq!(mappings.len(), 1, "{mappings:#?}");
+    assert_eq!(mappings[0].uuid(), Some(latest.as_str()));
+    assert_eq!(
+        mappings[0].starting_position(),
+        Some(&EventSourcePosition::Latest)
+    );
+    assert_eq!(mappings[0].batch_size(), Some(100), "left as it was");
 }

@@ -11,7 +11,7 @@ use mapping_provider::resources::event_source_mapping::properties::{
     MappingProperties, StartingPosition,
 };
 use mapping_provider::resources::event_source_mapping::{
-    ApiError, ApiErrorKind, MappingState, MappingStatus, Mappings,
+    ApiError, ApiErrorKind, FoundMapping, MappingState, MappingStatus, Mappings,
 };
 use mapping_provider::resources::handle;
 use serde_json::{Value, json};
@@ -85,6 +85,17 @@ impl Mappings for FakeLambda {
     async fn create(&self, properties: &MappingProperties) -> Result<MappingStatus, ApiError> {
         self.enter("create".into()).await?;
         let mut mappings = self.mappings.lock().unwrap();
+        // Lambda allows one mapping per stream and function.
+        if mappings.values().any(|(made, _)| {
+            made.function_name == properties.function_name
+                && made.stream_arn == properties.stream_arn
+        }) {
+            return Err(ApiError {
+                operation: "CreateEventSourceMapping",
+                kind: ApiErrorKind::Conflict,
+                message: "ResourceConflictException: provided mapping already exists".into(),
+            });
+        }
         let uuid = format!("00000000-0000-4000-8000-{:012}", mappings.len() + 1);
         let state = self.settled_state();
         mappings.insert(uuid.clone(), (properties.clone(), state.clone()));
@@ -138,6 +149,31 @@ impl Mappings for FakeLambda {
                 uuid: uuid.into(),
                 state: MappingState::Deleting,
             }))
+    }
+
+    async fn list(
+        &self,
+        function_name: &str,
+        stream_arn: &str,
+    ) -> Result<Vec<FoundMapping>, ApiError> {
+        self.enter(format!("list {function_name} {stream_arn}"))
+            .await?;
+        let mappings = self.mappings.lock().unwrap();
+        Ok(mappings
+            .iter()
+            .filter(|(_, (made, _))| {
+                made.function_name == function_name && made.stream_arn == stream_arn
+            })
+            .map(|(uuid, (made, state))| FoundMapping {
+                status: MappingStatus {
+                    uuid: uuid.clone(),
+                    state: state.clone(),
+                },
+                function_arn: made.function_name.clone(),
+                stream_arn: made.stream_arn.clone(),
+                starting_position: Some(made.starting_position.as_str().to_owned()),
+            })
+            .collect())
     }
 }
 

@@ -1,5 +1,6 @@
 //! What the process tests share: the stand-in for CloudFormation's ResponseURL, the stream and
-//! function the test makes in moto, the request documents, and the provider process.
+//! function the test makes in moto, a moto of a test's own closer to AWS, the request
+//! documents, and the provider process.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -9,9 +10,11 @@ use axum::routing::put;
 use lambda_harness::{FunctionProcess, Outcome, moto};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_mapping-provider");
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/mapping-test/0b7c1a30-1f2e-11f0-9d4a-0a1b2c3d4e5f";
@@ -127,6 +130,69 @@ impl ResponseSink {
     }
 }
 
+/// A moto server of a test's own on a free loopback port, run through the launcher that closes
+/// some of moto's gaps to AWS (`crates/deploy/tests/support/moto_closer_to_aws.py`; for these
+/// tests, that Lambda refuses a second mapping of one stream and function). Stopped on drop.
+pub struct CloserMoto {
+    process: Child,
+    pub endpoint: String,
+    log: PathBuf,
+}
+
+impl CloserMoto {
+    pub async fn start() -> Self {
+        let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        // The venv scripts/test makes, with moto in it.
+        let python = repository.join(".venv/bin/python");
+        assert!(
+            python.is_file(),
+            "{} is missing: run scripts/test",
+            python.display()
+        );
+        let launcher = repository.join("crates/deploy/tests/support/moto_closer_to_aws.py");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!("mapping-provider-moto-{port}.log"));
+        let process = Command::new(&python)
+            .arg(&launcher)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut moto = Self {
+            process,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        // moto_server listens once it has loaded, so a connection means it answers.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            let exited = moto.process.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
+                let log = std::fs::read_to_string(&moto.log).unwrap_or_default();
+                panic!("moto did not start ({exited:?}):\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        moto
+    }
+}
+
+impl Drop for CloserMoto {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
 /// moto, and clients for what the tests make in it.
 pub struct Aws {
     pub endpoint: String,
@@ -136,11 +202,16 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// The moto that `scripts/test` starts.
     pub async fn connect() -> Self {
-        let endpoint = moto::endpoint().unwrap_or_else(|e| panic!("{e}"));
-        let config = moto::sdk_config(&endpoint).await;
+        Self::at(&moto::endpoint().unwrap_or_else(|e| panic!("{e}"))).await
+    }
+
+    /// The moto at `endpoint`.
+    pub async fn at(endpoint: &str) -> Self {
+        let config = moto::sdk_config(endpoint).await;
         Self {
-            endpoint,
+            endpoint: endpoint.to_owned(),
             lambda: aws_sdk_lambda::Client::new(&config),
             kinesis: aws_sdk_kinesis::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
@@ -230,6 +301,46 @@ impl Aws {
                 other => panic!("GetEventSourceMapping {uuid}: {other:?}"),
             },
         }
+    }
+}
+
+impl Aws {
+    /// Every mapping of `function_arn` on `stream_arn`.
+    pub async fn mappings_of(
+        &self,
+        function_arn: &str,
+        stream_arn: &str,
+    ) -> Vec<aws_sdk_lambda::types::EventSourceMappingConfiguration> {
+        self.lambda
+            .list_event_source_mappings()
+            .function_name(function_arn)
+            .event_source_arn(stream_arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .unwrap()
+    }
+
+    /// A mapping made outside the stack (Lambda's defaults but for `position`), as an earlier
+    /// stack would have left it; returns its UUID.
+    pub async fn make_mapping(
+        &self,
+        function_arn: &str,
+        stream_arn: &str,
+        position: &str,
+    ) -> String {
+        let made = self
+            .lambda
+            .create_event_source_mapping()
+            .function_name(function_arn)
+            .event_source_arn(stream_arn)
+            .starting_position(aws_sdk_lambda::types::EventSourcePosition::from(position))
+            .send()
+            .await
+            .unwrap();
+        made.uuid().unwrap().to_owned()
     }
 }
 

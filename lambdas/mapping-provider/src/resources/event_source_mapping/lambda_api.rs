@@ -1,18 +1,21 @@
 //! [`Mappings`] on the Lambda API, with aws-sdk-lambda. Calls use the SDK's own retry
 //! configuration (the standard mode from the shared configuration); the provider bounds each
-//! call by the time left. Errors are told apart by their typed SDK variants.
+//! call by the time left. Errors are told apart by their typed SDK variants, and one variant
+//! further by what it says (see [`ROLE_NOT_READY`]).
 
 use super::properties::MappingProperties;
-use super::{ApiError, ApiErrorKind, MappingState, MappingStatus, Mappings};
+use super::{ApiError, ApiErrorKind, FoundMapping, MappingState, MappingStatus, Mappings};
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::RequestId;
+use aws_sdk_lambda::operation::create_event_source_mapping::CreateEventSourceMappingError;
 use aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError;
 use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingError;
 use aws_sdk_lambda::operation::update_event_source_mapping::UpdateEventSourceMappingError;
 use aws_sdk_lambda::types::{
-    DestinationConfig, EventSourcePosition, FunctionResponseType, OnFailure,
+    DestinationConfig, EventSourceMappingConfiguration, EventSourcePosition, FunctionResponseType,
+    OnFailure,
 };
 
 /// The Lambda API's event-source mappings.
@@ -55,6 +58,38 @@ where
     text + &request_id
 }
 
+/// What Lambda says, in an InvalidParameterValueException of CreateEventSourceMapping, when the
+/// function's execution role does not grant what the mapping needs. For the stream: "Cannot
+/// access stream <arn>. Please ensure the role can perform the GetRecords, GetShardIterator,
+/// DescribeStream, and ListStreams Actions on your stream in IAM". The same refusal for the
+/// role's other rights reads "The function execution role does not have permissions to call
+/// <action> on ...", and for its trust policy "... cannot be assumed by Lambda" (the phrases
+/// the Terraform AWS provider retries on for this call, for the same reason).
+///
+/// Lambda gives these no error code of their own: they are the InvalidParameterValueException
+/// of a parameter that is wrong for good ("One of the parameters in the request is not valid",
+/// Errors of CreateEventSourceMapping in the Lambda API Reference, whose example is an IAM role
+/// Lambda is unable to assume). The typed variant narrows it to that exception, and only its
+/// message tells a role's rights from, say, a batch size. The rights are the ones "Process
+/// Amazon Kinesis Data Streams records with Lambda" (Lambda Developer Guide,
+/// https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html) says the
+/// execution role needs before the mapping can be created. The stack grants them to the
+/// consumer's role in the same template, moments before, and IAM is eventually consistent; the
+/// provider has checked every other parameter against Lambda's limits already. So here they
+/// mean "not propagated yet", and are retried; a right that is truly missing fails the same
+/// way, with the same message, when the request's time is up.
+pub const ROLE_NOT_READY: [&str; 4] = [
+    "Cannot access stream",
+    "ensure the role can perform",
+    "execution role does not have permissions",
+    "cannot be assumed by Lambda",
+];
+
+/// Whether `message` (of an InvalidParameterValueException) is one of [`ROLE_NOT_READY`].
+fn says_role_not_ready(message: Option<&str>) -> bool {
+    message.is_some_and(|text| ROLE_NOT_READY.iter().any(|marker| text.contains(marker)))
+}
+
 fn other(operation: &'static str, message: String) -> ApiError {
     ApiError {
         operation,
@@ -75,6 +110,26 @@ fn status(
     Ok(MappingStatus {
         uuid: uuid.to_owned(),
         state: state.map_or(assumed, MappingState::parse),
+    })
+}
+
+/// A listed mapping; without a UUID it cannot be adopted, which is reported as an error.
+fn found(
+    operation: &'static str,
+    mapping: &EventSourceMappingConfiguration,
+) -> Result<FoundMapping, ApiError> {
+    Ok(FoundMapping {
+        status: status(
+            operation,
+            mapping.uuid(),
+            mapping.state(),
+            MappingState::Other("unknown".into()),
+        )?,
+        function_arn: mapping.function_arn().unwrap_or_default().to_owned(),
+        stream_arn: mapping.event_source_arn().unwrap_or_default().to_owned(),
+        starting_position: mapping
+            .starting_position()
+            .map(|position| position.as_str().to_owned()),
     })
 }
 
@@ -116,10 +171,24 @@ impl Mappings for LambdaMappings {
         if properties.on_failure_destination_arn.is_some() {
             call = call.destination_config(destination(properties));
         }
-        let output = call
-            .send()
-            .await
-            .map_err(|err| other(OPERATION, message(&err)))?;
+        let output = call.send().await.map_err(|err| {
+            let text = message(&err);
+            let kind =
+                match err.as_service_error() {
+                    Some(CreateEventSourceMappingError::InvalidParameterValueException(
+                        refusal,
+                    )) if says_role_not_ready(refusal.message()) => ApiErrorKind::RoleNotReady,
+                    Some(CreateEventSourceMappingError::ResourceConflictException(_)) => {
+                        ApiErrorKind::Conflict
+                    }
+                    _ => ApiErrorKind::Other,
+                };
+            ApiError {
+                operation: OPERATION,
+                kind,
+                message: text,
+            }
+        })?;
         status(
             OPERATION,
             output.uuid(),
@@ -220,5 +289,28 @@ impl Mappings for LambdaMappings {
                 }
             }
         }
+    }
+
+    async fn list(
+        &self,
+        function_name: &str,
+        stream_arn: &str,
+    ) -> Result<Vec<FoundMapping>, ApiError> {
+        const OPERATION: &str = "ListEventSourceMappings";
+        let listed = self
+            .client
+            .list_event_source_mappings()
+            .function_name(function_name)
+            .event_source_arn(stream_arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| other(OPERATION, message(&err)))?;
+        listed
+            .iter()
+            .map(|mapping| found(OPERATION, mapping))
+            .collect()
     }
 }

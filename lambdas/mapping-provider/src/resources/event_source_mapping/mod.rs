@@ -2,7 +2,14 @@
 //! event-source mapping, generic over the [`Mappings`] port, and the [`Answer`] each gives.
 //!
 //! - **Create** makes the mapping (CreateEventSourceMapping); the physical id is its UUID, and
-//!   `Data` holds `UUID` and `State`.
+//!   `Data` holds `UUID` and `State`. While Lambda refuses it because the consumer's role does
+//!   not yet grant what the mapping needs (a role made moments before, not yet propagated in
+//!   IAM), it tries again after growing pauses, within the time it has. When a mapping of the
+//!   same function and stream exists already (Lambda allows one, and answers
+//!   ResourceConflictException), it adopts that mapping and updates it to the declared
+//!   settings: a redelivered Create whose first answer was lost, or a mapping left by an
+//!   earlier stack (DeleteFunction does not delete a function's mappings). A mapping that
+//!   differs in what Lambda cannot update is a FAILED answer naming it and the difference.
 //! - **Update** changes the mapping in place (UpdateEventSourceMapping), unless `FunctionName`,
 //!   `StreamArn` or `StartingPosition` changed: then it makes a new mapping, a new physical id,
 //!   and CloudFormation deletes the old one with a Delete. When only `StartingPosition` changed,
@@ -40,6 +47,16 @@ pub use custom_resources::event_source_mapping::RESOURCE_TYPE;
 
 /// The waits before looking at a mapping's state again.
 const POLLS: Backoff = Backoff::polls(Duration::from_millis(250), Duration::from_secs(2));
+
+/// The waits before creating the mapping again while Lambda says the consumer's role does not
+/// grant what it needs. IAM propagates a new role's policy within seconds, usually; this is a
+/// state that changes with time, not a contention to spread out, so the waits are whole.
+const ROLE_PROPAGATION: Backoff =
+    Backoff::polls(Duration::from_millis(500), Duration::from_secs(5));
+
+/// Kept after a pause for one more CreateEventSourceMapping, which Lambda answers in well
+/// under a second.
+const CREATE_ALLOWANCE: Duration = Duration::from_secs(1);
 
 /// A mapping's state, as Lambda reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +122,13 @@ pub struct MappingStatus {
 pub enum ApiErrorKind {
     /// ResourceNotFoundException.
     NotFound,
+    /// CreateEventSourceMapping's ResourceConflictException: a mapping of the function and
+    /// stream exists already, or another operation on them is in progress.
+    Conflict,
+    /// CreateEventSourceMapping's InvalidParameterValueException saying that the function's
+    /// execution role does not grant what the mapping needs (see [`lambda_api`] for how it is
+    /// told apart): with a role the stack made moments before, not yet propagated in IAM.
+    RoleNotReady,
     Other,
 }
 
@@ -115,6 +139,49 @@ pub struct ApiError {
     pub operation: &'static str,
     pub kind: ApiErrorKind,
     pub message: String,
+}
+
+/// A mapping as listed: what decides whether a Create may adopt it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundMapping {
+    pub status: MappingStatus,
+    pub function_arn: String,
+    pub stream_arn: String,
+    /// As Lambda reports it (`TRIM_HORIZON`, `LATEST`, `AT_TIMESTAMP`), if it does.
+    pub starting_position: Option<String>,
+}
+
+impl FoundMapping {
+    /// Whether this is a mapping of exactly the function and stream of `properties`. A mapping
+    /// of a version or an alias of the function (`...:function:name:live`) is not.
+    fn is_of(&self, properties: &MappingProperties) -> bool {
+        let function = properties.function_name.as_str();
+        let same_function = if function.starts_with("arn:") {
+            self.function_arn == function
+        } else {
+            // A name, or a partial ARN (`123456789012:function:name`).
+            let suffix = if function.contains(":function:") {
+                format!(":{function}")
+            } else {
+                format!(":function:{function}")
+            };
+            self.function_arn.ends_with(&suffix)
+        };
+        same_function && self.stream_arn == properties.stream_arn
+    }
+
+    /// What differs from `properties` that UpdateEventSourceMapping cannot change, if anything.
+    fn unchangeable_difference(&self, properties: &MappingProperties) -> Option<String> {
+        let declared = properties.starting_position.as_str();
+        let found = self.starting_position.as_deref();
+        (found != Some(declared)).then(|| {
+            format!(
+                "its StartingPosition is {}, declared {declared}, and Lambda cannot change a \
+                 mapping's starting position",
+                found.unwrap_or("not reported")
+            )
+        })
+    }
 }
 
 /// The event-source mappings of the Lambda API (the port; `LambdaMappings` is the adapter).
@@ -139,6 +206,12 @@ pub trait Mappings {
         &self,
         uuid: &str,
     ) -> impl Future<Output = Result<Option<MappingStatus>, ApiError>> + Send;
+    /// The mappings of function `function_name` on stream `stream_arn`.
+    fn list(
+        &self,
+        function_name: &str,
+        stream_arn: &str,
+    ) -> impl Future<Output = Result<Vec<FoundMapping>, ApiError>> + Send;
 }
 
 /// Why a request failed; the text is the FAILED answer's reason.
@@ -155,6 +228,43 @@ pub enum ProviderError {
          this request ran out of time waiting"
     )]
     StillBusy { uuid: String, state: String },
+    #[error(
+        "{last} (refused {attempts} times over {} s, waiting for the consumer's role to \
+         propagate in IAM, until this request's time ran out: check that the role grants what \
+         the message names)",
+        .waited.as_secs()
+    )]
+    RoleNotReady {
+        last: ApiError,
+        attempts: u32,
+        waited: Duration,
+    },
+    #[error(
+        "mapping {uuid} of this function and stream exists already, and {difference}: delete \
+         mapping {uuid}, or declare it as it is"
+    )]
+    ConflictingMapping { uuid: String, difference: String },
+}
+
+/// A mapping a request made, or found and adopted.
+struct Made {
+    status: MappingStatus,
+    adopted: bool,
+}
+
+impl Made {
+    /// What was done, for the answer's reason.
+    fn describe(&self) -> String {
+        let uuid = &self.status.uuid;
+        if self.adopted {
+            format!(
+                "adopted mapping {uuid}, which existed already for this function and stream, \
+                 and updated it to the declared settings"
+            )
+        } else {
+            format!("created mapping {uuid}")
+        }
+    }
 }
 
 /// SUCCESS for the mapping, with its UUID and state as the resource's `Data`.
@@ -173,8 +283,9 @@ pub fn is_mapping_uuid(id: &str) -> bool {
 }
 
 /// Handles one request for this resource type. `work_until` is the instant by which the
-/// answer must be ready; `on_created` is told each new mapping's UUID as soon as it exists (so
-/// that whoever answers for a handler that panicked or hung can name it).
+/// answer must be ready; `on_created` is told the UUID of each mapping the request makes, or
+/// adopts, as soon as it is this resource's (so that whoever answers for a handler that
+/// panicked or hung can name it).
 pub async fn handle<M: Mappings>(
     mappings: &M,
     request: &CloudFormationCustomResourceRequest<Value, Value>,
@@ -208,10 +319,7 @@ impl<M: Mappings> Provider<'_, M> {
         }
         .await;
         match result {
-            Ok(status) => {
-                let reason = format!("created mapping {}", status.uuid);
-                mapping_answer(&status, reason)
-            }
+            Ok(made) => mapping_answer(&made.status, made.describe()),
             Err(err) => {
                 tracing::warn!(error = %err, "create failed");
                 Answer::failed(Some(failed_create_id(&request.request_id)), err.to_string())
@@ -238,9 +346,9 @@ impl<M: Mappings> Provider<'_, M> {
         let properties = MappingProperties::parse(&request.resource_properties)?;
         let id = request.physical_resource_id.as_str();
         if !is_mapping_uuid(id) {
-            let created = self.create_mapping(&properties).await?;
-            let reason = format!("{id} is not a mapping; created mapping {}", created.uuid);
-            return Ok((created, reason));
+            let made = self.create_mapping(&properties).await?;
+            let reason = format!("{id} is not a mapping; {}", made.describe());
+            return Ok((made.status, reason));
         }
         let (old, new) = (
             &request.old_resource_properties,
@@ -256,20 +364,20 @@ impl<M: Mappings> Provider<'_, M> {
             if same_pair {
                 self.delete_mapping(id).await?;
             }
-            let created = self.create_mapping(&properties).await?;
+            let made = self.create_mapping(&properties).await?;
             let reason = if same_pair {
                 format!(
                     "{cause} changed: deleted mapping {id} (Lambda allows one per stream and \
-                     function) and created mapping {}",
-                    created.uuid
+                     function) and {}",
+                    made.describe()
                 )
             } else {
                 format!(
-                    "{cause} changed: created mapping {}; CloudFormation deletes mapping {id}",
-                    created.uuid
+                    "{cause} changed: {}; CloudFormation deletes mapping {id}",
+                    made.describe()
                 )
             };
-            return Ok((created, reason));
+            return Ok((made.status, reason));
         }
 
         let current = match self
@@ -279,9 +387,9 @@ impl<M: Mappings> Provider<'_, M> {
             Some(current) if current.state != MappingState::Deleting => current,
             // Deleted behind the stack's back: make it exist again, under a new id.
             _ => {
-                let created = self.create_mapping(&properties).await?;
-                let reason = format!("mapping {id} was gone; created mapping {}", created.uuid);
-                return Ok((created, reason));
+                let made = self.create_mapping(&properties).await?;
+                let reason = format!("mapping {id} was gone; {}", made.describe());
+                return Ok((made.status, reason));
             }
         };
         self.settled(current).await?;
@@ -294,9 +402,9 @@ impl<M: Mappings> Provider<'_, M> {
                 kind: ApiErrorKind::NotFound,
                 ..
             })) => {
-                let created = self.create_mapping(&properties).await?;
-                let reason = format!("mapping {id} was gone; created mapping {}", created.uuid);
-                return Ok((created, reason));
+                let made = self.create_mapping(&properties).await?;
+                let reason = format!("mapping {id} was gone; {}", made.describe());
+                return Ok((made.status, reason));
             }
             result => result?,
         };
@@ -342,16 +450,126 @@ impl<M: Mappings> Provider<'_, M> {
         Ok(())
     }
 
-    async fn create_mapping(
+    /// Makes the mapping of `properties`, or adopts the one of the same function and stream
+    /// that exists already.
+    async fn create_mapping(&self, properties: &MappingProperties) -> Result<Made, ProviderError> {
+        let mut waited_for_deletion = false;
+        loop {
+            let conflict = match self.create_when_role_ready(properties).await {
+                Ok(created) => {
+                    (self.on_created)(&created.uuid);
+                    tracing::info!(mapping = %created.uuid, state = created.state.as_str(), "mapping created");
+                    let status = self.wait_while_transitional(created).await;
+                    return Ok(Made {
+                        status,
+                        adopted: false,
+                    });
+                }
+                Err(ProviderError::Api(err)) if err.kind == ApiErrorKind::Conflict => err,
+                Err(err) => return Err(err),
+            };
+            let listed = self
+                .mappings
+                .list(&properties.function_name, &properties.stream_arn);
+            let found = self.call("ListEventSourceMappings", listed).await?;
+            let Some(existing) = found.into_iter().find(|found| found.is_of(properties)) else {
+                // Not a mapping of this pair, so "another operation is in progress": the
+                // conflict's own message is the reason.
+                return Err(conflict.into());
+            };
+            if existing.status.state == MappingState::Deleting {
+                if waited_for_deletion {
+                    return Err(ProviderError::StillBusy {
+                        uuid: existing.status.uuid,
+                        state: existing.status.state.as_str().to_owned(),
+                    });
+                }
+                // Going away: once it is gone, the pair is free for a new mapping.
+                self.wait_until_gone(&existing.status.uuid).await;
+                waited_for_deletion = true;
+                continue;
+            }
+            return self.adopt(existing, properties).await;
+        }
+    }
+
+    /// CreateEventSourceMapping, made again after a pause while Lambda refuses it because the
+    /// consumer's role does not grant what the mapping needs yet, as long as there is time for
+    /// the pause and one more call. When the time is up, the last refusal is the error.
+    async fn create_when_role_ready(
         &self,
         properties: &MappingProperties,
     ) -> Result<MappingStatus, ProviderError> {
-        let created = self
-            .call("CreateEventSourceMapping", self.mappings.create(properties))
+        let create = || self.call("CreateEventSourceMapping", self.mappings.create(properties));
+        let started = Instant::now();
+        let mut last = match create().await {
+            Err(ProviderError::Api(err)) if err.kind == ApiErrorKind::RoleNotReady => err,
+            other => return other,
+        };
+        let mut attempts = 1;
+        while let Some(pause) = self.pause_before_another_create(attempts - 1) {
+            tracing::warn!(
+                attempts,
+                pause = ?pause,
+                error = %last,
+                "Lambda refused the mapping: the consumer's role is not ready yet; trying again"
+            );
+            tokio::time::sleep(pause).await;
+            match create().await {
+                Err(ProviderError::Api(err)) if err.kind == ApiErrorKind::RoleNotReady => {
+                    last = err;
+                }
+                // The last refusal says more than "did not finish".
+                Err(ProviderError::OutOfTime { .. }) => break,
+                other => return other,
+            }
+            attempts += 1;
+        }
+        Err(ProviderError::RoleNotReady {
+            last,
+            attempts,
+            waited: started.elapsed(),
+        })
+    }
+
+    /// The pause before another CreateEventSourceMapping after `attempt` (from 0) was refused;
+    /// shorter than the backoff's when only that fits before `work_until`, `None` when not
+    /// even the call does.
+    fn pause_before_another_create(&self, attempt: u32) -> Option<Duration> {
+        let left = self.work_until.checked_duration_since(Instant::now())?;
+        let room = left
+            .checked_sub(CREATE_ALLOWANCE)
+            .filter(|room| !room.is_zero())?;
+        Some(ROLE_PROPAGATION.wait(attempt).min(room))
+    }
+
+    /// Takes `existing` (a mapping of the same function and stream) as this resource's mapping,
+    /// updated to `properties`; refused if it differs in what Lambda cannot update.
+    async fn adopt(
+        &self,
+        existing: FoundMapping,
+        properties: &MappingProperties,
+    ) -> Result<Made, ProviderError> {
+        let uuid = existing.status.uuid.clone();
+        if let Some(difference) = existing.unchangeable_difference(properties) {
+            return Err(ProviderError::ConflictingMapping { uuid, difference });
+        }
+        // From here on it is this resource's mapping: if the handler dies now, the rollback's
+        // Delete removes it, as it would one this request had made.
+        (self.on_created)(&uuid);
+        tracing::info!(mapping = %uuid, state = existing.status.state.as_str(), "adopting the mapping of this function and stream");
+        self.settled(existing.status).await?;
+        let updated = self
+            .call(
+                "UpdateEventSourceMapping",
+                self.mappings.update(&uuid, properties),
+            )
             .await?;
-        (self.on_created)(&created.uuid);
-        tracing::info!(mapping = %created.uuid, state = created.state.as_str(), "mapping created");
-        Ok(self.wait_while_transitional(created).await)
+        let status = self.wait_while_transitional(updated).await;
+        Ok(Made {
+            status,
+            adopted: true,
+        })
     }
 
     /// One call through the port, bounded by the time left.
