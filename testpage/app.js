@@ -46,10 +46,13 @@
     return new aws.PageError("input", "Check the form", message, hint || "Correct the field and try again.");
   }
 
-  /** The id as typed, refused with the writer's own message if the writer would refuse it. */
+  /**
+   * The id as typed, refused with the writer's own message if the writer would refuse it. Not
+   * trimmed: "  " is an id to the writer, and the page must not disagree.
+   */
   function sensorIdFrom(input) {
     const id = input.value;
-    if (id.trim() === "") {
+    if (id === "") {
       throw inputError(`${input.labels[0].textContent.trim()} is empty.`, "Type a sensor id, e.g. sensor-1.");
     }
     const rejection = rules.sensorIdRejection(id);
@@ -248,7 +251,7 @@
       try {
         const sensorId = $("submit-sensor").value;
         const valueText = $("submit-value").value;
-        if (sensorId.trim() === "") {
+        if (sensorId === "") {
           throw inputError("Sensor id is empty.", "Type a sensor id, e.g. sensor-1.");
         }
         // The value goes as typed, as text, as the 2015 page sent it: the writer then judges
@@ -543,7 +546,7 @@
     clearError(errorBox);
     try {
       const prefix = $("simulate-prefix").value;
-      if (prefix.trim() === "") {
+      if (prefix === "") {
         throw inputError("Sensor id prefix is empty.", "Type a prefix, e.g. sim.");
       }
       const count = Number($("simulate-count").value);

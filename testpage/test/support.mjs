@@ -78,8 +78,6 @@ export async function startLocalTarget(stackName) {
     pageDir,
     stateDir,
     config,
-    /** What the local target has written to its standard error so far. */
-    log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, "exit");

@@ -142,6 +142,7 @@ describe("1. stored means stored", () => {
       status,
       /^Not stored: it did not appear in the table within 6 s .* The page's checks \(the writer's rules\) passed, so it is either late .* or was replaced by another reading with the same sensor id and timestamp\. /,
     );
+    await screenshot(page, "submit-not-stored-reason-unknown");
     assert.deepEqual(pageErrors, []);
     await page.close();
   });

@@ -7,6 +7,7 @@
 //!   finite, and zero or with a magnitude from [`MIN_ABS_VALUE`] to [`MAX_ABS_VALUE`]: CloudWatch
 //!   refuses magnitudes above 2^360 and below 2^-360, and DynamoDB's numbers stop at 1e-130. A
 //!   value outside both would fail the whole write it travels in, so it is refused on its own.
+//!   Text with more digits than an f64 holds (`1e400`) is such a value too, not an infinity.
 //! - timestamp: RFC 3339, between the years 2000 and 9999, and no more than
 //!   [`MAX_CLOCK_SKEW_MS`] after the record reached the stream; absent means the arrival time.
 
@@ -58,8 +59,9 @@ pub enum Rejection {
     ValueNotNumeric(String),
     #[error("value is not finite")]
     ValueNotFinite,
-    #[error("value {0:e} is outside the magnitudes {MIN_ABS_VALUE:e} to {MAX_ABS_VALUE:e}")]
-    ValueOutOfRange(f64),
+    /// The value as written: the text that was sent, or a number in Rust's `{:e}` form.
+    #[error("value {0} is outside the magnitudes {MIN_ABS_VALUE:e} to {MAX_ABS_VALUE:e}")]
+    ValueOutOfRange(String),
     #[error("timestamp {text:?} is invalid: {reason}")]
     BadTimestamp { text: String, reason: String },
     #[error(
@@ -123,11 +125,15 @@ pub fn validate_value(value: f64) -> Result<f64, Rejection> {
     if !value.is_finite() {
         return Err(Rejection::ValueNotFinite);
     }
-    let magnitude = value.abs();
-    if magnitude > MAX_ABS_VALUE || (magnitude < MIN_ABS_VALUE && magnitude != 0.0) {
-        return Err(Rejection::ValueOutOfRange(value));
+    if !in_range(value) {
+        return Err(Rejection::ValueOutOfRange(format!("{value:e}")));
     }
     Ok(value)
+}
+
+fn in_range(value: f64) -> bool {
+    let magnitude = value.abs();
+    magnitude == 0.0 || (MIN_ABS_VALUE..=MAX_ABS_VALUE).contains(&magnitude)
 }
 
 /// Parses a value sent as text, as the 2015 page did; surrounding spaces are forgiven.
@@ -138,7 +144,15 @@ pub fn parse_value_text(text: &str) -> Result<f64, Rejection> {
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
     match trimmed.parse::<f64>() {
-        Ok(value) if looks_numeric => validate_value(value),
+        // Digits parse to infinity only when there are too many of them: out of range, as the
+        // text says, not "not finite".
+        Ok(value) if looks_numeric => {
+            if value.is_finite() && in_range(value) {
+                Ok(value)
+            } else {
+                Err(Rejection::ValueOutOfRange(trimmed.to_owned()))
+            }
+        }
         Ok(_) => Err(Rejection::ValueNotFinite),
         Err(_) => Err(Rejection::ValueNotNumeric(text.to_owned())),
     }
@@ -171,11 +185,23 @@ mod tests {
         assert_eq!(parse_value_text("inf"), Err(Rejection::ValueNotFinite));
         assert_eq!(
             parse_value_text("1e308"),
-            Err(Rejection::ValueOutOfRange(1e308))
+            Err(Rejection::ValueOutOfRange("1e308".into()))
+        );
+        assert_eq!(
+            parse_value_text(" 1e400 "),
+            Err(Rejection::ValueOutOfRange("1e400".into()))
         );
         assert_eq!(
             parse_value_text("-1e-200"),
-            Err(Rejection::ValueOutOfRange(-1e-200))
+            Err(Rejection::ValueOutOfRange("-1e-200".into()))
+        );
+        assert_eq!(
+            validate_value(-1.797e308),
+            Err(Rejection::ValueOutOfRange("-1.797e308".into()))
+        );
+        assert_eq!(
+            parse_value_text("0x10"),
+            Err(Rejection::ValueNotNumeric("0x10".into()))
         );
         assert_eq!(parse_value_text("1e-100"), Ok(1e-100));
         assert_eq!(parse_value_text("-0"), Ok(0.0));

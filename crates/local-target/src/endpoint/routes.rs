@@ -1,7 +1,8 @@
 //! Which request goes where, as axum routes: `POST /` is Kinesis, a path under a Lambda API
 //! version (`/2015-03-31/...`, a date) is Lambda, the rest is the test page. Each API is a
 //! router of its own behind one authentication middleware, so no API route is reached
-//! unsigned. Also the body cap, CORS for the page, and a request id on every response.
+//! unsigned. Also the body cap, CORS (any origin for the signed API calls, as AWS; the page's
+//! own origins for its files), and a request id on every response.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,11 +95,18 @@ fn is_api_version(segment: &str) -> bool {
     segment.len() == 10 && chrono::NaiveDate::parse_from_str(segment, "%Y-%m-%d").is_ok()
 }
 
-/// The page is opened from a file (`Origin: null`) or from this endpoint. Every API call is
-/// signed anyway; listing the origins keeps other sites from even reading error answers.
+/// CORS. AWS answers a signed call to Kinesis or Lambda from a page of any origin: the signature,
+/// not the origin, is what admits it (the SDK for JavaScript's guide, "Cross-origin resource
+/// sharing (CORS)", https://docs.aws.amazon.com/sdk-for-javascript/v2/developer-guide/cors.html:
+/// only Amazon S3 needs a CORS configuration; Amazon EC2's "Cross-origin resource sharing support",
+/// https://docs.aws.amazon.com/ec2/latest/devguide/cors-support.html: CORS is enabled with no
+/// configuration and requests must still be signed). So does this endpoint on its API routes,
+/// and a device page served from anywhere (the 2015 page from `python -m http.server`) works.
+/// The page's own files keep the narrow list, a file (`Origin: null`) or this endpoint's
+/// origins, and `config.js` keeps its own guard besides (see `static_files`).
 fn cors(local: SocketAddr) -> CorsLayer {
     let port = local.port();
-    let origins: Vec<HeaderValue> = std::iter::once("null".to_owned())
+    let page_origins: Vec<HeaderValue> = std::iter::once("null".to_owned())
         .chain(
             ["127.0.0.1", "localhost", "[::1]"]
                 .iter()
@@ -106,11 +114,14 @@ fn cors(local: SocketAddr) -> CorsLayer {
         )
         .filter_map(|origin| HeaderValue::from_str(&origin).ok())
         .collect();
+    let allowed = move |origin: &HeaderValue, request: &axum::http::request::Parts| {
+        is_api_call(request) || page_origins.contains(origin)
+    };
     let names = |names: &[&'static str]| -> Vec<HeaderName> {
         names.iter().map(|n| HeaderName::from_static(n)).collect()
     };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::predicate(allowed))
         .allow_methods([Method::GET, Method::HEAD, Method::POST])
         .allow_headers(names(&[
             "authorization",
@@ -130,6 +141,30 @@ fn cors(local: SocketAddr) -> CorsLayer {
             "x-amz-executed-version",
         ]))
         .max_age(Duration::from_secs(600))
+}
+
+/// Whether a request (or the preflight asking for it) is a call to one of the APIs: a POST to `/`
+/// (Kinesis), or anything under a Lambda API version.
+fn is_api_call(request: &axum::http::request::Parts) -> bool {
+    let path = request.uri.path();
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if is_api_version(first) {
+        return true;
+    }
+    let method = if request.method == Method::OPTIONS {
+        request
+            .headers
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<Method>().ok())
+    } else {
+        Some(request.method.clone())
+    };
+    path == "/" && method == Some(Method::POST)
 }
 
 async fn with_request_id(request: Request, next: Next) -> Response {
@@ -321,6 +356,7 @@ async fn read_body(headers: &axum::http::HeaderMap, body: Body) -> Result<Vec<u8
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -331,6 +367,48 @@ mod tests {
         assert!(!is_api_version("css"));
         assert!(!is_api_version("2015-13-31"));
         assert!(!is_api_version("2015-03-31x"));
+    }
+
+    #[test]
+    fn api_calls_are_told_from_page_requests() {
+        let parts = |method: Method, path: &str, requested: Option<&str>| {
+            let mut builder = axum::http::Request::builder().method(method).uri(path);
+            if let Some(requested) = requested {
+                builder = builder.header(header::ACCESS_CONTROL_REQUEST_METHOD, requested);
+            }
+            builder.body(()).map(|r| r.into_parts().0)
+        };
+        let api = [
+            parts(Method::POST, "/", None),
+            parts(Method::OPTIONS, "/", Some("POST")),
+            parts(
+                Method::POST,
+                "/2015-03-31/functions/demo-IoTAPI/invocations",
+                None,
+            ),
+            parts(
+                Method::OPTIONS,
+                "/2015-03-31/functions/x/invocations",
+                Some("POST"),
+            ),
+            parts(Method::GET, "/2015-03-31/functions", None),
+        ];
+        for request in api {
+            let request = request.unwrap();
+            assert!(is_api_call(&request), "{} {}", request.method, request.uri);
+        }
+        let page = [
+            parts(Method::GET, "/", None),
+            parts(Method::GET, "/config.js", None),
+            parts(Method::OPTIONS, "/config.js", Some("GET")),
+            parts(Method::OPTIONS, "/", Some("GET")),
+            parts(Method::POST, "/config.js", None),
+            parts(Method::GET, "/css/2015-03-31", None),
+        ];
+        for request in page {
+            let request = request.unwrap();
+            assert!(!is_api_call(&request), "{} {}", request.method, request.uri);
+        }
     }
 
     #[test]
