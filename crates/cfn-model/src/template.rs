@@ -695,14 +695,19 @@ mod tests {
                 "Thing",
                 queue.arn(),
                 Props { batch_size: 5 },
-            ),
+            )
+            .service_timeout(300),
         );
         let template = builder.build().unwrap();
         assert_eq!(template.resource_type("Mapping"), Some("Custom::Thing"));
         let value = template.to_value().unwrap();
         assert_eq!(
             value["Resources"]["Mapping"]["Properties"],
-            json!({"ServiceToken": {"Fn::GetAtt": ["Provider", "Arn"]}, "BatchSize": 5})
+            json!({
+                "ServiceToken": {"Fn::GetAtt": ["Provider", "Arn"]},
+                "ServiceTimeout": 300,
+                "BatchSize": 5
+            })
         );
     }
 }

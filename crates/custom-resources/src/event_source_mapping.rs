@@ -76,10 +76,6 @@ pub struct Properties<Text> {
     /// SQS queue, SNS topic or S3 bucket ARN receiving what Lambda gives up on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure_destination_arn: Option<Field<Text>>,
-    /// CloudFormation's own property, the provider's ARN; a template writes it beside these
-    /// (cfn-model's `CustomResource` does), so the stack leaves it `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_token: Option<Field<Text>>,
     /// Whatever else a request held: not a property of this resource.
     #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: BTreeMap<String, Value>,
@@ -98,7 +94,6 @@ impl<Text> Default for Properties<Text> {
             maximum_retry_attempts: None,
             maximum_record_age_in_seconds: None,
             on_failure_destination_arn: None,
-            service_token: None,
             unknown: BTreeMap::new(),
         }
     }
@@ -121,7 +116,7 @@ pub enum Property {
 }
 
 impl Property {
-    /// Every property of the resource (CloudFormation's `ServiceToken` aside), in field order.
+    /// Every property of the resource (CloudFormation's own aside), in field order.
     pub const ALL: [Self; 10] = [
         Self::FunctionName,
         Self::StreamArn,
@@ -207,7 +202,6 @@ mod tests {
             on_failure_destination_arn: Some(
                 "arn:aws:sqs:us-east-1:123456789012:q".to_owned().into(),
             ),
-            service_token: None,
             unknown: BTreeMap::new(),
         }
     }
@@ -242,13 +236,13 @@ mod tests {
             "MaximumRetryAttempts": "3",
             "MaximumRecordAgeInSeconds": "21600",
             "OnFailureDestinationArn": "arn:aws:sqs:us-east-1:123456789012:q",
+            "ServiceTimeout": "300",
             "Batchsize": "7"
         });
-        let mut read: Properties<String> = serde_json::from_value(request).unwrap();
+        let mut read: Properties<String> =
+            serde_json::from_value(crate::resource_properties(&request)).unwrap();
         assert_eq!(read.unknown.keys().collect::<Vec<_>>(), ["Batchsize"]);
-        assert!(read.service_token.is_some());
         read.unknown.clear();
-        read.service_token = None;
         assert_eq!(read, complete());
     }
 

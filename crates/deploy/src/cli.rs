@@ -95,9 +95,13 @@ pub enum Command {
     Package,
     /// Show what a deploy would change: a change set is created, described and deleted.
     Diff(DiffArgs),
-    /// Delete the stack, its archived data, the device's keys, the asset bucket and the test
+    /// Delete the stack (it empties its archive and deletes the device's keys itself, as it
+    /// does when deleted from the console or the AWS CLI), then the asset bucket and the test
     /// page's config.
     Destroy(DestroyArgs),
+    /// Replace the device's access key: a new key is written to the test page's config, then
+    /// the old one is deleted.
+    RotateKey,
     /// Simulated devices putting readings on the stack's stream (AWS or local, as the test
     /// page's config says).
     Simulate(SimulateArgs),

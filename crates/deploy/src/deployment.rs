@@ -89,6 +89,7 @@ pub async fn deploy(
     let stack = definition.stack_name.as_str();
     let names = Names::new(&definition.stack_name);
 
+    crate::one_region::check(session, &definition.stack_name).await?;
     let kind = change_set_type(stack, apply::stack_state(cfn, stack).await?)?;
     let packages = build(paths.workspace, definition).await?;
 
@@ -124,23 +125,7 @@ pub async fn deploy(
         write_outputs(path, stack, &outputs)?;
     }
 
-    let output = |key: &str| {
-        outputs
-            .get(key)
-            .cloned()
-            .with_context(|| format!("stack `{stack}` has no output {key}"))
-    };
-    let (kinesis_endpoint, lambda_endpoint) =
-        StackAddress::aws_endpoints(&session.region, session.endpoint_url.as_deref());
-    let address = StackAddress {
-        stack_name: stack.to_owned(),
-        region: session.region.clone(),
-        stream_name: output(outputs::STREAM)?,
-        api_function_name: output(outputs::API_FUNCTION)?,
-        kinesis_endpoint,
-        lambda_endpoint,
-    };
-    let user = output(outputs::DEVICE_USER)?;
+    let (address, user) = device_address(session, stack, &outputs)?;
     let key = device_key::ensure(&clients.iam, &user, &address, paths.config_js).await?;
     match &key {
         KeyOutcome::Kept { access_key_id } => eprintln!(
@@ -161,6 +146,57 @@ pub async fn deploy(
         outputs,
         key,
     })
+}
+
+/// Where a device finds stack `stack` (from its outputs), and the device user's name.
+fn device_address(
+    session: &Session,
+    stack: &str,
+    outputs: &BTreeMap<String, String>,
+) -> anyhow::Result<(StackAddress, String)> {
+    let output = |key: &str| {
+        outputs
+            .get(key)
+            .cloned()
+            .with_context(|| format!("stack `{stack}` has no output {key}"))
+    };
+    let (kinesis_endpoint, lambda_endpoint) =
+        StackAddress::aws_endpoints(&session.region, session.endpoint_url.as_deref());
+    let address = StackAddress {
+        stack_name: stack.to_owned(),
+        region: session.region.clone(),
+        stream_name: output(outputs::STREAM)?,
+        api_function_name: output(outputs::API_FUNCTION)?,
+        kinesis_endpoint,
+        lambda_endpoint,
+    };
+    Ok((address, output(outputs::DEVICE_USER)?))
+}
+
+/// `rotate-key`: the device key of the deployed stack `stack` replaced, the new one written
+/// to `config_js` before the old one is deleted.
+pub async fn rotate_key(
+    session: &Session,
+    stack: &str,
+    config_js: &Path,
+) -> anyhow::Result<device_key::Rotated> {
+    let cfn = &session.clients.cloudformation;
+    let described = match apply::stack_state(cfn, stack).await? {
+        StackState::Ready { .. } => apply::describe_stack(cfn, stack).await?,
+        StackState::Missing | StackState::Reviewing { .. } => None,
+        StackState::Blocked(blocked) => {
+            return Err(anyhow::Error::new(blocked)
+                .context(format!("cannot rotate the key of stack `{stack}`")));
+        }
+    };
+    let described = described.with_context(|| {
+        format!(
+            "stack `{stack}` is not deployed in {}; deploy it first",
+            session.region
+        )
+    })?;
+    let (address, user) = device_address(session, stack, &apply::outputs(&described))?;
+    device_key::rotate(&session.clients.iam, &user, &address, config_js).await
 }
 
 fn write_outputs(
@@ -186,6 +222,7 @@ pub async fn diff(
     let clients = &session.clients;
     let cfn = &clients.cloudformation;
     let stack = definition.stack_name.as_str();
+    crate::one_region::check(session, &definition.stack_name).await?;
     let state = apply::stack_state(cfn, stack).await?;
     let made_for_diff = state == StackState::Missing;
     let kind = change_set_type(stack, state)?;

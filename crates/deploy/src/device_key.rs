@@ -1,6 +1,8 @@
 //! The device's access key: created with IAM after the stack is up, only when no valid one is
 //! configured, and written only to the test page's config (git-ignored, mode 0600). The
-//! secret is never printed or logged: it goes from IAM's answer straight into that file.
+//! secret is never printed or logged: it goes from IAM's answer straight into that file. The
+//! stack's key remover deletes the user's keys when the stack is deleted; `rotate-key`
+//! replaces the key with no moment where the config holds a key IAM refuses.
 
 use std::path::Path;
 
@@ -69,7 +71,58 @@ pub async fn ensure(
 
     // The only copy of a key's secret is the config this deployer writes; a key of this user
     // not in it cannot be used by anyone, and IAM allows two keys per user.
-    let deleted = delete_keys(iam, user, listed.access_key_metadata()).await?;
+    let deleted = aws_cleanup::access_keys::delete_all_except(iam, user, None).await?;
+    let access_key_id = create_and_write(iam, user, stack, config_path).await?;
+    Ok(KeyOutcome::Created {
+        access_key_id,
+        deleted,
+    })
+}
+
+/// What `rotate-key` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    /// The new key's id, now in the config.
+    pub access_key_id: String,
+    /// How many older keys were deleted once the new one was written.
+    pub deleted: usize,
+}
+
+/// Replaces the device key: a new key is created and written to the config, and only then
+/// are the older keys deleted, so a device reading the config never holds a refused key.
+/// IAM allows two keys per user (IAM and AWS STS quotas, IAM User Guide): keys other than
+/// the configured one, whose secrets nobody holds, are deleted first to make room.
+pub async fn rotate(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    stack: &StackAddress,
+    config_path: &Path,
+) -> anyhow::Result<Rotated> {
+    let configured = TestpageConfig::read(config_path)
+        .filter(|c| {
+            c.target == Target::Aws
+                && c.stack.stack_name == stack.stack_name
+                && c.stack.region == stack.region
+        })
+        .map(|c| c.key.access_key_id().to_owned());
+    let stale =
+        aws_cleanup::access_keys::delete_all_except(iam, user, configured.as_deref()).await?;
+    let access_key_id = create_and_write(iam, user, stack, config_path).await?;
+    let replaced =
+        aws_cleanup::access_keys::delete_all_except(iam, user, Some(&access_key_id)).await?;
+    Ok(Rotated {
+        access_key_id,
+        deleted: stale + replaced,
+    })
+}
+
+/// Creates a key for `user` and writes it to the config; returns its id.
+async fn create_and_write(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+    stack: &StackAddress,
+    config_path: &Path,
+) -> anyhow::Result<String> {
     let created = iam
         .create_access_key()
         .user_name(user)
@@ -86,10 +139,7 @@ pub async fn ensure(
         key.secret_access_key().to_owned(),
     );
     write(&config, config_path)?;
-    Ok(KeyOutcome::Created {
-        access_key_id,
-        deleted,
-    })
+    Ok(access_key_id)
 }
 
 fn page_config(stack: &StackAddress, access_key_id: String, secret: String) -> TestpageConfig {
@@ -108,39 +158,4 @@ fn write(config: &TestpageConfig, path: &Path) -> anyhow::Result<()> {
     config
         .write(path)
         .with_context(|| format!("failed to write {}", path.display()))
-}
-
-/// Deletes every access key of `user`; a missing user has none.
-pub async fn delete_all(iam: &aws_sdk_iam::Client, user: &str) -> anyhow::Result<usize> {
-    let listed = match iam.list_access_keys().user_name(user).send().await {
-        Ok(listed) => listed,
-        Err(error) => {
-            let error = error.into_service_error();
-            if error.is_no_such_entity_exception() {
-                return Ok(0);
-            }
-            return Err(error)
-                .with_context(|| format!("failed to list the access keys of IAM user {user}"));
-        }
-    };
-    delete_keys(iam, user, listed.access_key_metadata()).await
-}
-
-/// Deletes `keys` of `user`; returns how many.
-async fn delete_keys(
-    iam: &aws_sdk_iam::Client,
-    user: &str,
-    keys: &[aws_sdk_iam::types::AccessKeyMetadata],
-) -> anyhow::Result<usize> {
-    let mut deleted = 0;
-    for id in keys.iter().filter_map(|key| key.access_key_id()) {
-        iam.delete_access_key()
-            .user_name(user)
-            .access_key_id(id)
-            .send()
-            .await
-            .with_context(|| format!("failed to delete access key {id} of {user}"))?;
-        deleted += 1;
-    }
-    Ok(deleted)
 }

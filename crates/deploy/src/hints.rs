@@ -147,6 +147,15 @@ pub fn next_step(error: &anyhow::Error, rerun: &Rerun) -> Option<String> {
             return stack_status(&blocked.status, rerun);
         }
         if let Some(failed) = cause.downcast_ref::<OperationFailed>() {
+            if bucket_name_still_held(failed) {
+                return Some(format!(
+                    "S3 still holds this bucket name from a recent deletion; it frees the name \
+                     after a while (often minutes, sometimes longer). Remove the rolled-back \
+                     stack with `{}`, wait, then deploy again with `{}`",
+                    rerun.deploy(&["destroy", "--yes"]),
+                    rerun.deploy(&[])
+                ));
+            }
             return stack_status(&failed.outcome.status, rerun);
         }
         if let Some(build) = cause.downcast_ref::<BuildError>() {
@@ -164,6 +173,20 @@ pub fn next_step(error: &anyhow::Error, rerun: &Rerun) -> Option<String> {
             ));
         }
         None
+    })
+}
+
+/// A bucket whose name was deleted moments ago cannot be created again at once: S3 answers
+/// OperationAborted, "A conflicting conditional operation is currently in progress against
+/// this resource" (Error responses, Amazon S3 API Reference), which CloudFormation passes on
+/// as the bucket's failure reason. Only the text tells it apart.
+fn bucket_name_still_held(failed: &OperationFailed) -> bool {
+    failed.outcome.first_failure.as_ref().is_some_and(|event| {
+        event.resource_type == "AWS::S3::Bucket"
+            && event.reason.as_deref().is_some_and(|reason| {
+                reason.contains("OperationAborted")
+                    || reason.contains("conflicting conditional operation")
+            })
     })
 }
 
@@ -295,6 +318,41 @@ mod tests {
             local.clone().without_local().deploy(&[]),
             "cargo run -p deploy -- --stack-name demo"
         );
+    }
+
+    #[test]
+    fn a_bucket_name_still_held_after_a_deletion_says_to_wait() {
+        let failure = |resource_type: &str, reason: &str| {
+            anyhow::Error::new(OperationFailed {
+                stack: "demo".to_owned(),
+                goal: StackStatus::CreateComplete,
+                outcome: cfn_apply::Outcome {
+                    status: StackStatus::RollbackComplete,
+                    status_reason: None,
+                    first_failure: Some(cfn_apply::ResourceEvent {
+                        id: "e1".to_owned(),
+                        timestamp: "2026-12-01T00:00:00Z".to_owned(),
+                        logical_id: "IoTArchiveBucket".to_owned(),
+                        resource_type: resource_type.to_owned(),
+                        status: aws_sdk_cloudformation::types::ResourceStatus::CreateFailed,
+                        reason: Some(reason.to_owned()),
+                    }),
+                },
+            })
+        };
+        let cli = Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
+        let held = failure(
+            "AWS::S3::Bucket",
+            "Resource handler returned message: \"A conflicting conditional operation is \
+             currently in progress against this resource. Please try again. (Service: S3, \
+             Status Code: 409, Request ID: X)\"",
+        );
+        let next = next_step(&held, &Rerun::of(&cli)).unwrap();
+        assert!(next.contains("frees the name"), "{next}");
+        assert!(next.contains("`cargo run -p deploy -- --stack-name demo destroy --yes`"));
+        let other = failure("AWS::S3::Bucket", "Access Denied");
+        let next = next_step(&other, &Rerun::of(&cli)).unwrap();
+        assert!(!next.contains("frees the name"), "{next}");
     }
 
     /// The way out of a failed create is the command line's hint, naming the command with the

@@ -13,10 +13,13 @@
 //! - [`assets`]: the functions built with cargo-lambda and zipped the same way every time, as
 //!   the assets `cfn-apply` uploads, and the template parameters naming them.
 //! - [`progress`]: the engine's events as lines, and a spinner, on standard error.
-//! - [`deployment`]: the deploy and diff flows.
+//! - [`deployment`]: the deploy, diff and rotate-key flows.
+//! - [`one_region`]: a stack name taken in another region of the account, refused before
+//!   any change.
 //! - [`device_key`]: the device's access key, created only when none valid is configured,
-//!   written only to the test page's config.
-//! - [`destroy`]: buckets emptied, keys deleted, stack deleted, asset bucket and config gone.
+//!   written only to the test page's config, and replaced by `rotate-key`.
+//! - [`destroy`]: the stack deleted (it empties its bucket and deletes the device's keys
+//!   itself), then the asset bucket and the config.
 //! - [`local`], [`console`]: the local target started from the definition, and its live
 //!   counters on the terminal.
 //! - [`simulate`], [`testpage_config`]: the device simulator, and the test page's config it
@@ -33,6 +36,7 @@ pub mod destroy;
 pub mod device_key;
 pub mod hints;
 pub mod local;
+pub mod one_region;
 pub mod progress;
 pub mod run;
 pub mod simulate;

@@ -56,6 +56,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             crate::local::destroy(&definition, &cli.local, &config_js).map(|()| ExitCode::SUCCESS)
         }
+        Some(Command::RotateKey) if local => anyhow::bail!(
+            "rotate-key replaces the IAM user's key on AWS; the local target makes its own key \
+             when its state is new (destroy it with `--local destroy --yes` for a new one)"
+        ),
         Some(Command::Diff(_)) if local => anyhow::bail!(
             "diff compares the template with a deployed CloudFormation stack, and --local has \
              none (the local target always runs the current definition); drop --local to diff \
@@ -144,17 +148,24 @@ async fn on_aws(
             }
             let done = crate::destroy::destroy(&session, stack, config_js, &waits).await?;
             eprintln!(
-                "destroyed: stack {}, {} archived object version(s), {} access key(s), asset \
-                 bucket {}, config {}",
+                "destroyed: stack {}, asset bucket {}, config {}",
                 if done.stack { "deleted" } else { "absent" },
-                done.archive_objects,
-                done.access_keys,
                 if done.asset_bucket {
                     "deleted"
                 } else {
                     "absent"
                 },
                 if done.config { "removed" } else { "absent" }
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Command::RotateKey) => {
+            let rotated = deployment::rotate_key(&session, stack.as_str(), config_js).await?;
+            eprintln!(
+                "device key {} written to {} (mode 0600); {} older key(s) deleted",
+                rotated.access_key_id,
+                config_js.display(),
+                rotated.deleted
             );
             ExitCode::SUCCESS
         }

@@ -5,7 +5,10 @@
 //!
 //! moto executes a change set at once and invokes no provider (that needs docker), so its
 //! custom resources are answered after the deploy by the real provider binary under the
-//! Lambda Runtime API harness, which PUTs to moto's response URL.
+//! Lambda Runtime API harness, which PUTs to moto's response URL. Their Deletes reach the same
+//! binary through the patched moto's relay (`support/relay.rs`), and the patched moto refuses
+//! to delete a bucket that holds versions or a user that holds keys, as AWS does: a stack
+//! reaches DELETE_COMPLETE there only if it cleans up after itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -20,7 +23,7 @@ use iot_stack::names::{FunctionKind, Names};
 use iot_stack::stack_name::StackName;
 use iot_stack::{StackDefinition, outputs};
 use lambda_harness::Outcome;
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{ACCOUNT, REGION, admin, deploy, open_shards, s3, sdk_config, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -100,7 +103,11 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     .unwrap();
     let answers =
         support::answer_custom_resources(&config, &moto.endpoint, &stack, &template).await;
-    assert_eq!(answers.len(), 2);
+    assert_eq!(
+        answers.len(),
+        4,
+        "two mappings, the emptier, the key remover"
+    );
     for (logical_id, outcome) in &answers {
         let Outcome::Response(summary) = outcome else {
             panic!("{logical_id}: {outcome:?}")
@@ -215,7 +222,8 @@ async fn event_count(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> usize
 #[tokio::test(flavor = "multi_thread")]
 async fn redeploy_diff_update_and_destroy() {
     lambda_harness::assert_release_build();
-    let moto = support::PrivateMoto::start().await;
+    let relay = support::relay::CustomResourceRelay::bind().await;
+    let moto = support::PrivateMoto::start_with_relay(&relay).await;
     let endpoint = moto.endpoint.clone();
     let stack = support::unique_stack("life");
     let name: StackName = stack.parse().unwrap();
@@ -240,6 +248,7 @@ async fn redeploy_diff_update_and_destroy() {
     assert!(created.status.success(), "{}", stderr(&created));
     let config = sdk_config(&endpoint, admin()).await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
+    answer_every_create(&config, &endpoint, &name).await;
     let key_before = TestpageConfig::read(&dir.path().join("config.js"))
         .unwrap()
         .key
@@ -300,7 +309,75 @@ async fn redeploy_diff_update_and_destroy() {
     assert_eq!(open_shards(&config, &names.stream()).await, 2);
 
     // 4. Destroy with archived objects (two versions of one key, and a deleted one).
+    use_the_archive(&config, &names).await;
     let s3 = s3(&config);
+    let refused = run(with(&["destroy"]));
+    assert!(
+        !refused.status.success(),
+        "destroy without --yes and no terminal must refuse"
+    );
+    assert!(
+        stderr(&refused).contains("pass --yes"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let destroyed = run(with(&["destroy", "--yes"]));
+    assert!(destroyed.status.success(), "{}", stderr(&destroyed));
+    assert_every_delete_answered(&relay);
+    assert_nothing_of_the_stack_remains(&config, &names).await;
+    let assets = names.asset_bucket(ACCOUNT, REGION);
+    assert!(
+        s3.head_bucket().bucket(&assets).send().await.is_err(),
+        "asset bucket"
+    );
+    assert!(!dir.path().join("config.js").exists(), "config removed");
+}
+
+/// The real provider answers every custom resource's Create, all SUCCESS.
+async fn answer_every_create(config: &aws_config::SdkConfig, endpoint: &str, stack: &StackName) {
+    let template: Value = serde_json::from_str(
+        &iot_stack::synth::render(&StackDefinition::new(stack.clone())).unwrap(),
+    )
+    .unwrap();
+    let answers =
+        support::answer_custom_resources(config, endpoint, stack.as_str(), &template).await;
+    assert_eq!(answers.len(), 4);
+    for (logical_id, outcome) in &answers {
+        let Outcome::Response(summary) = outcome else {
+            panic!("{logical_id}: {outcome:?}")
+        };
+        assert_eq!(summary["Status"], "SUCCESS", "{logical_id}: {summary}");
+    }
+}
+
+/// moto sent the provider a Delete for each of the four custom resources, each answered
+/// SUCCESS, and the emptier's answer says it deleted what the bucket held.
+fn assert_every_delete_answered(relay: &support::relay::CustomResourceRelay) {
+    let exchanges = relay.exchanges();
+    let mut deleted: Vec<&str> = exchanges
+        .iter()
+        .map(|(request, answer)| {
+            assert_eq!(request["RequestType"], "Delete", "{request}");
+            assert_eq!(answer["Status"], "SUCCESS", "{request}\n{answer}");
+            request["LogicalResourceId"].as_str().unwrap()
+        })
+        .collect();
+    deleted.sort_unstable();
+    assert_eq!(
+        deleted,
+        [
+            iot_stack::archive::EMPTIER_LOGICAL_ID,
+            iot_stack::device::KEY_REMOVER_LOGICAL_ID,
+            "IoTMapEventSourceDDBEventProcessor",
+            "IoTMapEventSourceS3EventProcessor",
+        ]
+    );
+}
+
+/// Puts two versions of one key and a delete marker in the archive, as a used stack has.
+async fn use_the_archive(config: &aws_config::SdkConfig, names: &Names<'_>) {
+    let s3 = s3(config);
     let archive = names.archive_bucket(ACCOUNT);
     for body in ["one", "two"] {
         s3.put_object()
@@ -317,30 +394,100 @@ async fn redeploy_diff_update_and_destroy() {
         .send()
         .await
         .unwrap();
-    let refused = run(with(&["destroy"]));
-    assert!(
-        !refused.status.success(),
-        "destroy without --yes and no terminal must refuse"
-    );
-    assert!(
-        stderr(&refused).contains("pass --yes"),
-        "{}",
-        stderr(&refused)
+}
+
+/// Deleted with the SDK, not through the deployer, as from the console or the AWS CLI: the
+/// stack empties its archive and deletes the device's keys itself, and reaches
+/// DELETE_COMPLETE with nothing of it left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_deleted_directly_cleans_up_after_itself() {
+    lambda_harness::assert_release_build();
+    let relay = support::relay::CustomResourceRelay::bind().await;
+    let moto = support::PrivateMoto::start_with_relay(&relay).await;
+    let stack = support::unique_stack("gone");
+    let name: StackName = stack.parse().unwrap();
+    let names = Names::new(&name);
+    let dir = tempfile::tempdir().unwrap();
+    let created = deploy(&[
+        "--stack-name",
+        &stack,
+        "--endpoint-url",
+        &moto.endpoint,
+        "--region",
+        REGION,
+        "--testpage-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let config = sdk_config(&moto.endpoint, admin()).await;
+    answer_every_create(&config, &moto.endpoint, &name).await;
+    use_the_archive(&config, &names).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let keys = iam
+        .list_access_keys()
+        .user_name(names.device_user())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata().len(),
+        1,
+        "the deploy made the device key"
     );
 
-    let destroyed = run(with(&["destroy", "--yes"]));
-    assert!(destroyed.status.success(), "{}", stderr(&destroyed));
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let stack_id = cfn
+        .describe_stacks()
+        .stack_name(&stack)
+        .send()
+        .await
+        .unwrap()
+        .stacks()[0]
+        .stack_id()
+        .unwrap()
+        .to_owned();
+    cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+    let after = cfn
+        .describe_stacks()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .unwrap();
+    let status = after.stacks()[0]
+        .stack_status()
+        .unwrap()
+        .as_str()
+        .to_owned();
+    let events = cfn
+        .describe_stack_events()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .unwrap();
+    let reasons: Vec<String> = events
+        .stack_events()
+        .iter()
+        .filter_map(|e| e.resource_status_reason().map(str::to_owned))
+        .collect();
+    assert_eq!(status, "DELETE_COMPLETE", "{reasons:#?}");
+    assert_every_delete_answered(&relay);
+    assert_nothing_of_the_stack_remains(&config, &names).await;
+}
 
+/// No bucket, table, stream, function, role, user, access key, queue or log group of the
+/// stack remains.
+async fn assert_nothing_of_the_stack_remains(config: &aws_config::SdkConfig, names: &Names<'_>) {
+    let archive = names.archive_bucket(ACCOUNT);
     assert!(
-        s3.head_bucket().bucket(&archive).send().await.is_err(),
+        s3(config)
+            .head_bucket()
+            .bucket(&archive)
+            .send()
+            .await
+            .is_err(),
         "archive bucket"
     );
-    let assets = names.asset_bucket(ACCOUNT, REGION);
-    assert!(
-        s3.head_bucket().bucket(&assets).send().await.is_err(),
-        "asset bucket"
-    );
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
     assert!(
         dynamodb
             .describe_table()
@@ -351,7 +498,7 @@ async fn redeploy_diff_update_and_destroy() {
         "table"
     );
     assert!(
-        aws_sdk_kinesis::Client::new(&config)
+        aws_sdk_kinesis::Client::new(config)
             .describe_stream_summary()
             .stream_name(names.stream())
             .send()
@@ -359,8 +506,8 @@ async fn redeploy_diff_update_and_destroy() {
             .is_err(),
         "stream"
     );
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let iam = aws_sdk_iam::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
     for kind in FunctionKind::ALL {
         let function = lambda
             .get_function()
@@ -389,7 +536,26 @@ async fn redeploy_diff_update_and_destroy() {
             .map_or(true, |k| k.access_key_metadata().is_empty()),
         "access keys: {keys:?}"
     );
-    assert!(!dir.path().join("config.js").exists(), "config removed");
+    let endpoint = config.endpoint_url().unwrap();
+    for kind in FunctionKind::ALL {
+        let queue = support::moto_json(
+            endpoint,
+            "sqs",
+            "AmazonSQS.GetQueueUrl",
+            json!({"QueueName": names.failure_queue(kind)}),
+        )
+        .await;
+        assert!(queue.is_err(), "queue of {kind:?}: {queue:?}");
+        let groups = support::moto_json(
+            endpoint,
+            "logs",
+            "Logs_20140328.DescribeLogGroups",
+            json!({"logGroupNamePrefix": names.log_group(kind)}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(groups["logGroups"], json!([]), "log group of {kind:?}");
+    }
 }
 
 /// Two builds at once (two deploys, or two of these tests) each read whole packages, and a
@@ -570,4 +736,202 @@ fn arm64_packages_are_aarch64_elf_binaries() {
         let machine = u16::from_le_bytes([binary[18], binary[19]]);
         assert_eq!(machine, EM_AARCH64, "{file} is for machine {machine}");
     }
+}
+
+/// `rotate-key`: a new key in the config, the old one deleted (moto refuses it once
+/// authentication is on), and neither secret in anything the deployer printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn rotate_key_replaces_the_device_key_and_the_old_one_is_refused() {
+    lambda_harness::assert_release_build();
+    let moto = support::PrivateMoto::start().await;
+    let stack = support::unique_stack("rot");
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "--stack-name",
+        stack.as_str(),
+        "--endpoint-url",
+        moto.endpoint.as_str(),
+        "--region",
+        REGION,
+        "--testpage-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    let created = deploy(&base);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let config_js = dir.path().join("config.js");
+    let old = TestpageConfig::read(&config_js).unwrap();
+
+    let rotated = deploy(&[&base[..], &["rotate-key"][..]].concat());
+    assert!(rotated.status.success(), "{}", stderr(&rotated));
+    let new = TestpageConfig::read(&config_js).unwrap();
+    assert_ne!(new.key.access_key_id(), old.key.access_key_id());
+    for secret in [old.key.secret_access_key(), new.key.secret_access_key()] {
+        for printed in [
+            stdout(&created),
+            stderr(&created),
+            stdout(&rotated),
+            stderr(&rotated),
+        ] {
+            assert!(
+                !printed.contains(secret),
+                "a secret was printed:\n{printed}"
+            );
+        }
+    }
+    let mode = std::fs::metadata(&config_js).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let name: StackName = stack.parse().unwrap();
+    let config = sdk_config(&moto.endpoint, admin()).await;
+    let listed = aws_sdk_iam::Client::new(&config)
+        .list_access_keys()
+        .user_name(Names::new(&name).device_user())
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed
+        .access_key_metadata()
+        .iter()
+        .filter_map(|k| k.access_key_id())
+        .collect();
+    assert_eq!(ids, [new.key.access_key_id()]);
+
+    moto.require_authorization().await;
+    let put = |id: &str, secret: &str| {
+        let credentials = Credentials::new(id, secret, None, None, "device");
+        let endpoint = moto.endpoint.clone();
+        let stream = new.stack.stream_name.clone();
+        async move {
+            let device = sdk_config(&endpoint, credentials).await;
+            aws_sdk_kinesis::Client::new(&device)
+                .put_record()
+                .stream_name(stream)
+                .partition_key("s-1")
+                .data(Blob::new(r#"{"sensorid":"s-1","value":1}"#))
+                .send()
+                .await
+        }
+    };
+    let refused = put(old.key.access_key_id(), old.key.secret_access_key()).await;
+    assert!(refused.is_err(), "the old key is refused");
+    put(new.key.access_key_id(), new.key.secret_access_key())
+        .await
+        .expect("the new key works");
+}
+
+/// The patched moto refuses what AWS refuses: a stack whose bucket holds versions and whose
+/// user holds a key, with nothing in it to clean up (the stack as it was before its cleanup
+/// resources), ends DELETE_FAILED with both still there. So the test above, which reaches
+/// DELETE_COMPLETE, shows the stack's own cleanup at work and not moto's leniency.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_cleanup_resources_the_patched_moto_fails_the_deletion_as_aws_does() {
+    let moto = support::PrivateMoto::start().await;
+    let config = sdk_config(&moto.endpoint, admin()).await;
+    let stack = support::unique_stack("bare");
+    let (bucket, user) = (format!("{stack}-bucket"), format!("{stack}-user"));
+    let template = json!({
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+                "BucketName": bucket,
+                "VersioningConfiguration": {"Status": "Enabled"}}},
+            "User": {"Type": "AWS::IAM::User", "Properties": {"UserName": user}}
+        }
+    });
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    cfn.create_stack()
+        .stack_name(&stack)
+        .template_body(template.to_string())
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .unwrap();
+    let s3 = s3(&config);
+    for body in ["one", "two"] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key("k")
+            .body(ByteStream::from_static(body.as_bytes()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+
+    cfn.delete_stack().stack_name(&stack).send().await.unwrap();
+    let described = cfn
+        .describe_stacks()
+        .stack_name(&stack)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.stacks()[0].stack_status().unwrap().as_str(),
+        "DELETE_FAILED"
+    );
+    s3.head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the bucket with versions stays");
+    iam.get_user()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("the user with a key stays");
+}
+
+/// A stack name taken in one region of the account is refused in another before anything is
+/// built or any CloudFormation call made, naming the region where it lives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_name_taken_in_another_region_is_refused_up_front() {
+    lambda_harness::assert_release_build();
+    let moto = support::PrivateMoto::start().await;
+    let stack = support::unique_stack("two");
+    let dir = tempfile::tempdir().unwrap();
+    let at = |region: &'static str| {
+        vec![
+            "--stack-name".to_owned(),
+            stack.clone(),
+            "--endpoint-url".to_owned(),
+            moto.endpoint.clone(),
+            "--region".to_owned(),
+            region.to_owned(),
+            "--testpage-dir".to_owned(),
+            dir.path().display().to_string(),
+        ]
+    };
+    let first = at(REGION);
+    let created = deploy(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let second = at("eu-west-1");
+    let refused = deploy(&second.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!refused.status.success());
+    let said = stderr(&refused);
+    assert!(
+        said.contains(&format!("already exists in region {REGION}")),
+        "{said}"
+    );
+    assert!(said.contains("another --stack-name"), "{said}");
+    assert!(
+        !said.contains("building the functions"),
+        "nothing was built: {said}"
+    );
+    let config = sdk_config(&moto.endpoint, admin()).await;
+    let west = aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(&config)
+            .region(aws_sdk_cloudformation::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let stacks = west.list_stacks().send().await.unwrap();
+    assert!(
+        stacks.stack_summaries().is_empty(),
+        "no stack, not even an empty one, in eu-west-1: {:?}",
+        stacks.stack_summaries()
+    );
 }

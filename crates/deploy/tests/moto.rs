@@ -21,14 +21,11 @@ use iot_stack::names::{FunctionKind, Names};
 use iot_stack::stack_name::StackName;
 use iot_stack::{StackDefinition, outputs};
 use serde_json::{Value, json};
-use support::{ACCOUNT, PrivateMoto, REGION, admin, open_shards, s3, sdk_config, shared_moto};
+use support::{
+    ACCOUNT, PrivateMoto, REGION, admin, moto_json, open_shards, s3, sdk_config, shared_moto,
+};
 
 mod support;
-
-const MAPPINGS: [&str; 2] = [
-    "IoTMapEventSourceS3EventProcessor",
-    "IoTMapEventSourceDDBEventProcessor",
-];
 
 /// The smallest valid zip archive (an end-of-central-directory record and nothing else):
 /// moto's CreateFunction stores the package and needs it to exist, never runs it.
@@ -87,7 +84,7 @@ async fn create_stack(config: &SdkConfig, endpoint: &str, stack: &StackName) -> 
     let created = cloudformation
         .create_stack()
         .stack_name(stack.as_str())
-        .template_body(template)
+        .template_body(&template)
         .set_parameters(Some(parameters))
         .capabilities(Capability::CapabilityNamedIam)
         .send()
@@ -95,8 +92,11 @@ async fn create_stack(config: &SdkConfig, endpoint: &str, stack: &StackName) -> 
         .unwrap();
     let stack_id = created.stack_id().unwrap().to_owned();
 
-    for logical_id in MAPPINGS {
-        answer_custom_resource(endpoint, &stack_id, logical_id).await;
+    let rendered: Value = serde_json::from_str(&template).unwrap();
+    for (logical_id, resource) in rendered["Resources"].as_object().unwrap() {
+        if resource["Type"].as_str().unwrap().starts_with("Custom::") {
+            answer_custom_resource(endpoint, &stack_id, logical_id).await;
+        }
     }
 
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -133,14 +133,14 @@ async fn create_stack(config: &SdkConfig, endpoint: &str, stack: &StackName) -> 
     }
 }
 
-/// What the provider would send CloudFormation for a created mapping. moto reads Status,
+/// What the provider would send CloudFormation for a created custom resource. moto reads Status,
 /// StackId, LogicalResourceId and Data; it does not check RequestId (the one it made is only
 /// in the event it would have sent the provider) or PhysicalResourceId (it uses its own).
 async fn answer_custom_resource(endpoint: &str, stack_id: &str, logical_id: &str) {
     let body = json!({
         "Status": "SUCCESS",
         "Reason": "answered by the test for the provider, which moto cannot run",
-        "PhysicalResourceId": format!("{logical_id}-mapping"),
+        "PhysicalResourceId": format!("{logical_id}-resource"),
         "StackId": stack_id,
         "RequestId": "test-request",
         "LogicalResourceId": logical_id,
@@ -161,36 +161,6 @@ async fn answer_custom_resource(endpoint: &str, stack_id: &str, logical_id: &str
         "answering {logical_id}: {status} {}",
         response.text().await.unwrap_or_default()
     );
-}
-
-/// A JSON-protocol call for the services the workspace has no SDK crate for (CloudWatch Logs,
-/// SQS). The shared moto does not check signatures; it only reads the service name from the
-/// credential scope of the Authorization header.
-async fn moto_json(endpoint: &str, service: &str, target: &str, body: Value) -> Value {
-    let content_type = if service == "sqs" {
-        "application/x-amz-json-1.0"
-    } else {
-        "application/x-amz-json-1.1"
-    };
-    let response = reqwest::Client::new()
-        .post(endpoint)
-        .header("X-Amz-Target", target)
-        .header("Content-Type", content_type)
-        .header(
-            "Authorization",
-            format!(
-                "AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, \
-                 SignedHeaders=host, Signature=unchecked"
-            ),
-        )
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{target}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -339,7 +309,8 @@ async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
             "Logs_20140328.DescribeLogGroups",
             json!({"logGroupNamePrefix": names.log_group(kind)}),
         )
-        .await;
+        .await
+        .unwrap();
         assert_eq!(
             groups["logGroups"][0]["logGroupName"],
             names.log_group(kind)
@@ -354,7 +325,8 @@ async fn the_stack_is_created_with_every_resource_under_its_designed_name() {
             "AmazonSQS.GetQueueUrl",
             json!({"QueueName": names.failure_queue(consumer)}),
         )
-        .await;
+        .await
+        .unwrap();
         let url = queue["QueueUrl"].as_str().unwrap();
         assert!(url.ends_with(&names.failure_queue(consumer)), "{url}");
     }

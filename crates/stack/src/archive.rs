@@ -1,5 +1,6 @@
 //! The S3 bucket every batch of the stream is archived to.
 
+use cfn_model::resources::custom::CustomResource;
 use cfn_model::resources::s3::{
     Bucket, BucketEncryption, BucketPolicy, LifecycleConfiguration, LifecycleRule,
     OwnershipControls, PublicAccessBlockConfiguration, VersioningConfiguration,
@@ -8,16 +9,23 @@ use cfn_model::{
     DeletionPolicy, Expr, Handle, PolicyDocument, Principal, ResourceOptions, Statement,
     TemplateBuilder,
 };
+use custom_resources::bucket_emptier::{self, Properties as EmptierProperties};
 
 use crate::checkov::{self, Skip};
 use crate::names::Names;
+use crate::provider::Provider;
 
 /// The archive bucket and the rights its users need.
 #[derive(Debug)]
 pub struct Archive {
     /// The bucket.
     pub bucket: Handle<Bucket>,
+    /// Its policy.
+    pub policy: Handle<BucketPolicy>,
 }
+
+/// Logical id of the emptier.
+pub const EMPTIER_LOGICAL_ID: &str = "IoTArchiveBucketEmptier";
 
 /// Logical id of the bucket.
 pub const LOGICAL_ID: &str = "IoTArchiveBucket";
@@ -60,7 +68,7 @@ impl Archive {
                         ],
                     }),
                 },
-                // Said explicitly: `destroy` empties the bucket and removes it with the stack.
+                // Said explicitly: the emptier empties the bucket and it goes with the stack.
                 checkov::with_skips(
                     ResourceOptions::default()
                         .deletion_policy(DeletionPolicy::Delete)
@@ -68,7 +76,7 @@ impl Archive {
                     SKIPS,
                 ),
             );
-        template.resource(
+        let policy = template.resource(
             POLICY_LOGICAL_ID,
             BucketPolicy {
                 bucket: bucket.name(),
@@ -81,7 +89,49 @@ impl Archive {
                 .condition("Bool", "aws:SecureTransport", ["false".into()])]),
             },
         );
-        Self { bucket }
+        Self { bucket, policy }
+    }
+
+    /// Declares the bucket's emptier: on Delete, it denies new writes to the bucket and then
+    /// deletes every object version and delete marker, so that CloudFormation's own deletion
+    /// of the bucket, which comes after (the emptier refers to the bucket), succeeds. It
+    /// depends on the policy it edits, so the policy is still there while it runs. Whatever
+    /// writes to the bucket should depend on the emptier, so as to be gone before it runs.
+    pub fn declare_emptier(
+        &self,
+        template: &mut TemplateBuilder,
+        provider: &Provider,
+    ) -> Handle<CustomResource<EmptierProperties<Expr>>> {
+        provider.custom_resource(
+            template,
+            EMPTIER_LOGICAL_ID,
+            bucket_emptier::RESOURCE_TYPE,
+            EmptierProperties {
+                bucket_name: Some(self.bucket.name().into()),
+                unknown: Default::default(),
+            },
+            ResourceOptions::default().depends_on(&self.policy),
+        )
+    }
+
+    /// What the emptier needs, on this bucket only: its policy read and rewritten (to add the
+    /// statement denying writes), its versions listed, and each version deleted by its id
+    /// (`s3:DeleteObjectVersion`, which DeleteObject in the Amazon S3 API Reference names for a
+    /// specific version; delete markers are versions too).
+    pub fn empty_on_delete(&self) -> Vec<Statement> {
+        vec![
+            Statement::allow(
+                [
+                    "s3:GetBucketPolicy",
+                    "s3:PutBucketPolicy",
+                    "s3:ListBucketVersions",
+                ],
+                [self.bucket.arn()],
+            )
+            .sid("EmptyArchiveBucket"),
+            Statement::allow(["s3:DeleteObjectVersion"], [self.bucket.objects_arn()])
+                .sid("DeleteArchiveVersions"),
+        ]
     }
 
     /// What the archiver needs: writing objects, nothing else (it never reads or lists).

@@ -2,10 +2,12 @@
 
 use cfn_model::resources::iam::{Policy, User};
 use cfn_model::resources::lambda::Function;
-use cfn_model::{Handle, PolicyDocument, ResourceOptions, Statement, TemplateBuilder};
+use cfn_model::{Expr, Handle, PolicyDocument, ResourceOptions, Statement, TemplateBuilder};
+use custom_resources::access_key_remover::{self, Properties as RemoverProperties};
 
 use crate::checkov::{self, Skip};
 use crate::names::Names;
+use crate::provider::Provider;
 use crate::stream::EventStream;
 
 /// The device user.
@@ -13,9 +15,13 @@ use crate::stream::EventStream;
 pub struct Device {
     /// The user. It has no access key in the template: the deployer creates one after the
     /// stack is up and writes it only to git-ignored local config, so no secret is ever in a
-    /// stack output or event.
+    /// stack output or event, nor in CloudFormation at all. The key remover deletes the keys
+    /// when the stack goes.
     pub user: Handle<User>,
 }
+
+/// Logical id of the key remover.
+pub const KEY_REMOVER_LOGICAL_ID: &str = "IoTDeviceKeyRemover";
 
 /// Logical id of the user.
 pub const USER_LOGICAL_ID: &str = "IoTDeviceUser";
@@ -62,5 +68,30 @@ impl Device {
             checkov::with_skips(ResourceOptions::default(), POLICY_SKIPS),
         );
         Self { user }
+    }
+
+    /// Declares the user's key remover: on Delete it deletes every access key of the user,
+    /// so that CloudFormation's own deletion of the user, which comes after (the remover refers
+    /// to the user), succeeds.
+    pub fn declare_key_remover(&self, template: &mut TemplateBuilder, provider: &Provider) {
+        provider.custom_resource(
+            template,
+            KEY_REMOVER_LOGICAL_ID,
+            access_key_remover::RESOURCE_TYPE,
+            RemoverProperties::<Expr> {
+                user_name: Some(self.user.name().into()),
+                unknown: Default::default(),
+            },
+            ResourceOptions::default(),
+        );
+    }
+
+    /// What the key remover needs, on this user only.
+    pub fn remove_keys(&self) -> Statement {
+        Statement::allow(
+            ["iam:ListAccessKeys", "iam:DeleteAccessKey"],
+            [self.user.arn()],
+        )
+        .sid("RemoveDeviceKeys")
     }
 }

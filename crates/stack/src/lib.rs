@@ -12,7 +12,11 @@
 //! - [`stream`], [`archive`], [`table`]: the Kinesis stream, the S3 archive bucket, the DynamoDB
 //!   table, each with the IAM statements its users need.
 //! - [`functions`]: a Lambda function with its own log group and least-privilege role.
+//! - [`provider`]: the custom-resource provider function, through which every custom
+//!   resource is declared (one `ServiceTimeout` for all).
 //! - [`mapping`]: the event-source-mapping custom resources and their failure queues.
+//! - [`archive`] also declares the bucket's emptier, [`device`] the key remover: each cleans up
+//!   what CloudFormation cannot delete by itself, when the stack is deleted.
 //! - [`device`]: the device IAM user and its policy.
 //! - [`checkov`]: the `Metadata` skip list for checks that do not apply, with reasons.
 //! - [`synth`]: the rendered template.
@@ -26,6 +30,7 @@ pub mod functions;
 pub mod local;
 pub mod mapping;
 pub mod names;
+pub mod provider;
 pub mod stack_name;
 pub mod stream;
 pub mod synth;
@@ -42,6 +47,7 @@ use device::Device;
 use functions::{FunctionSpec, LambdaFunction};
 use mapping::FailureQueue;
 use names::{FunctionKind, Names};
+use provider::Provider;
 pub use stack_name::StackName;
 use stream::EventStream;
 use table::SensorTable;
@@ -73,7 +79,7 @@ pub const METRICS_NAMESPACE: &str = "Sensors";
 
 /// Memory of every function: Rust handlers of small batches need far less than 128 MB, the
 /// smallest size; more would buy CPU they do not wait on.
-const MEMORY_MB: u32 = 128;
+pub(crate) const MEMORY_MB: u32 = 128;
 
 /// Output ids (the 2015 original's, where it had them).
 pub mod outputs {
@@ -166,42 +172,36 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
         },
     );
 
-    let provider = declare_function(
-        t,
-        FunctionSpec {
-            kind: FunctionKind::MappingProvider,
-            description: "CloudFormation custom resource provider: creates, updates and deletes \
-                          the stream's event-source mappings",
-            memory_mb: MEMORY_MB,
-            // A few Lambda API calls and the response PUT; CloudFormation waits up to an hour
-            // for an answer, but a stuck call should fail and be reported well before that.
-            timeout_seconds: 60,
-            environment: BTreeMap::new(),
-            rights: mapping::provider_rights(&[&archiver.function, &writer.function]),
-            skips: &[functions::CUSTOM_RESOURCE_DLQ_SKIP],
-        },
-    );
+    let device = Device::declare(t, &names, &stream, &query_api.function);
+    let mut provider_rights = mapping::provider_rights(&[&archiver.function, &writer.function]);
+    provider_rights.extend(archive.empty_on_delete());
+    provider_rights.push(device.remove_keys());
+    let provider = Provider::declare(t, &names, &assets, definition.architecture, provider_rights);
+    // The mappings are the only writers of the archive (through the archiver): made after
+    // the emptier, they are deleted before it runs.
+    let emptier = archive.declare_emptier(t, &provider);
+    device.declare_key_remover(t, &provider);
 
     mapping::declare(
         t,
         "IoTMapEventSourceS3EventProcessor",
-        &provider.function,
+        &provider,
         &archiver.function,
         &stream,
         &archiver_failures,
         mapping::ARCHIVER,
+        &emptier,
     );
     mapping::declare(
         t,
         "IoTMapEventSourceDDBEventProcessor",
-        &provider.function,
+        &provider,
         &writer.function,
         &stream,
         &writer_failures,
         mapping::WRITER,
+        &emptier,
     );
-
-    let device = Device::declare(t, &names, &stream, &query_api.function);
 
     let outputs = [
         (

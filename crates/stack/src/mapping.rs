@@ -1,7 +1,6 @@
 //! The event-source mappings from the stream to the two consumers, made by a custom resource
 //! (the provider function), each with an encrypted SQS on-failure destination.
 
-use cfn_model::resources::custom::CustomResource;
 use cfn_model::resources::lambda::Function;
 use cfn_model::resources::sqs::Queue;
 use cfn_model::{Expr, Handle, ResourceOptions, Statement, TemplateBuilder};
@@ -11,12 +10,8 @@ use custom_resources::event_source_mapping::{
 
 use crate::checkov::{self, Skip};
 use crate::names::{FunctionKind, Names};
+use crate::provider::Provider;
 use crate::stream::EventStream;
-
-/// The custom resource type the provider answers, less the `Custom::` cfn-model adds.
-fn resource_type_name() -> &'static str {
-    RESOURCE_TYPE.trim_start_matches("Custom::")
-}
 
 /// How one consumer reads the stream.
 #[derive(Debug, Clone, Copy)]
@@ -106,46 +101,48 @@ impl FailureQueue {
     }
 }
 
-/// Declares the mapping `logical_id` from the stream to `consumer`.
-pub fn declare(
+/// Declares the mapping `logical_id` from the stream to `consumer`, made only after `after`
+/// (and so deleted before it).
+#[allow(clippy::too_many_arguments)]
+pub fn declare<R>(
     template: &mut TemplateBuilder,
     logical_id: &str,
-    provider: &Handle<Function>,
+    provider: &Provider,
     consumer: &Handle<Function>,
     stream: &EventStream,
     failures: &FailureQueue,
     settings: MappingSettings,
+    after: &Handle<R>,
 ) {
-    template.resource(
+    provider.custom_resource(
+        template,
         logical_id,
-        CustomResource::new(
-            resource_type_name(),
-            provider.arn(),
-            Properties::<Expr> {
-                // An ARN rather than a name, so that the provider's `lambda:FunctionArn`
-                // conditions compare like with like.
-                function_name: Some(consumer.arn().into()),
-                stream_arn: Some(stream.stream.arn().into()),
-                // From the oldest record kept: nothing put before the mapping existed is lost.
-                starting_position: Some(StartingPosition::TrimHorizon.into()),
-                batch_size: Some(i64::from(settings.batch_size).into()),
-                maximum_batching_window_in_seconds: Some(
-                    i64::from(settings.maximum_batching_window_in_seconds).into(),
-                ),
-                // The handlers report the records they could not process, so a retry resends
-                // only those and the records after them, not the whole batch.
-                function_response_types: Some(
-                    vec![FunctionResponseType::ReportBatchItemFailures].into(),
-                ),
-                bisect_batch_on_function_error: Some(true.into()),
-                maximum_retry_attempts: Some(i64::from(settings.maximum_retry_attempts).into()),
-                maximum_record_age_in_seconds: Some(
-                    i64::from(settings.maximum_record_age_in_seconds).into(),
-                ),
-                on_failure_destination_arn: Some(failures.queue.arn().into()),
-                ..Properties::default()
-            },
-        ),
+        RESOURCE_TYPE,
+        Properties::<Expr> {
+            // An ARN rather than a name, so that the provider's `lambda:FunctionArn`
+            // conditions compare like with like.
+            function_name: Some(consumer.arn().into()),
+            stream_arn: Some(stream.stream.arn().into()),
+            // From the oldest record kept: nothing put before the mapping existed is lost.
+            starting_position: Some(StartingPosition::TrimHorizon.into()),
+            batch_size: Some(i64::from(settings.batch_size).into()),
+            maximum_batching_window_in_seconds: Some(
+                i64::from(settings.maximum_batching_window_in_seconds).into(),
+            ),
+            // The handlers report the records they could not process, so a retry resends
+            // only those and the records after them, not the whole batch.
+            function_response_types: Some(
+                vec![FunctionResponseType::ReportBatchItemFailures].into(),
+            ),
+            bisect_batch_on_function_error: Some(true.into()),
+            maximum_retry_attempts: Some(i64::from(settings.maximum_retry_attempts).into()),
+            maximum_record_age_in_seconds: Some(
+                i64::from(settings.maximum_record_age_in_seconds).into(),
+            ),
+            on_failure_destination_arn: Some(failures.queue.arn().into()),
+            ..Properties::default()
+        },
+        ResourceOptions::default().depends_on(after),
     );
 }
 

@@ -91,8 +91,10 @@ impl<'a> Names<'a> {
     }
 
     /// The deployer's asset bucket (the functions' packages), one per stack, account and
-    /// region: bucket names are global and a stack may be deployed to several regions. The
-    /// region enters as 8 hex digits of its SHA-256 so that the longest name fits S3's 63
+    /// region. A stack name lives in one region of an account at a time (the archive bucket
+    /// and the IAM names are global, and the deployer refuses a second region up front), but
+    /// a stack deleted in one region may be deployed in another while its asset bucket is
+    /// still there: the region keeps the two apart. The region enters as 8 hex digits of its SHA-256 so that the longest name fits S3's 63
     /// characters (32 + `-assets-` + 12 + `-` + 8 = 61), where `us-gov-west-1` in full
     /// would not.
     pub fn asset_bucket(&self, account_id: &str, region: &str) -> String {

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use custom_resources::event_source_mapping::{self, Property};
+use custom_resources::{access_key_remover, bucket_emptier};
+use iot_stack::{archive, device};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -223,6 +225,12 @@ fn designed_rights() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                     "lambda:DeleteEventSourceMapping",
                     "lambda:GetEventSourceMapping",
                     "lambda:ListEventSourceMappings",
+                    "s3:GetBucketPolicy",
+                    "s3:PutBucketPolicy",
+                    "s3:ListBucketVersions",
+                    "s3:DeleteObjectVersion",
+                    "iam:ListAccessKeys",
+                    "iam:DeleteAccessKey",
                 ],
             ]),
         ),
@@ -493,11 +501,11 @@ fn the_template_has_the_designed_resources_and_properties() {
             .keys()
             .map(String::as_str)
             .collect();
-        // Every property of the shared type, and CloudFormation's ServiceToken.
+        // Every property of the shared type, and CloudFormation's own.
         let expected: BTreeSet<&str> = Property::ALL
             .iter()
             .map(|property| property.name())
-            .chain(["ServiceToken"])
+            .chain(custom_resources::CLOUDFORMATION_PROPERTIES)
             .collect();
         assert_eq!(keys, expected, "{mapping}");
         assert_eq!(
@@ -531,6 +539,102 @@ fn the_template_has_the_designed_resources_and_properties() {
         !render_demo().contains("AWS::IAM::AccessKey"),
         "no access key (and so no secret) may be in the template"
     );
+}
+
+/// CloudFormation waits an hour by default for a provider that never answers, and as long
+/// again for the rollback's Delete; every custom resource says five minutes, longer than the
+/// provider's own timeout so that an answer from a slow invocation is still taken.
+#[test]
+fn every_custom_resource_has_a_service_timeout_beyond_the_provider_timeout() {
+    let template = demo_template();
+    let resources = template["Resources"].as_object().unwrap();
+    let provider_timeout = resources["EventSourceMappingProvider"]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    let custom: Vec<(&String, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str().unwrap().starts_with("Custom::"))
+        .collect();
+    assert_eq!(
+        custom.len(),
+        4,
+        "two mappings, the emptier, the key remover"
+    );
+    for (id, resource) in custom {
+        let timeout = resource["Properties"]["ServiceTimeout"].as_u64();
+        assert!(
+            timeout.is_some_and(|t| t <= 300 && t > provider_timeout),
+            "{id}: ServiceTimeout {timeout:?}, provider timeout {provider_timeout}"
+        );
+        assert_eq!(
+            resource["Properties"]["ServiceToken"],
+            json!({"Fn::GetAtt": ["EventSourceMappingProvider", "Arn"]}),
+            "{id}: one provider serves every custom resource"
+        );
+    }
+}
+
+/// The cleanup runs in the order that lets CloudFormation finish: the mappings (the archive's
+/// only writers) go before the emptier, the emptier before the bucket and the policy it
+/// edits, the key remover before the user.
+#[test]
+fn the_cleanup_resources_run_before_what_they_clean_and_after_the_writers() {
+    let template = demo_template();
+    let resources = &template["Resources"];
+    let emptier = &resources[archive::EMPTIER_LOGICAL_ID];
+    assert_eq!(emptier["Type"], bucket_emptier::RESOURCE_TYPE);
+    assert_eq!(
+        emptier["Properties"]["BucketName"],
+        json!({"Ref": archive::LOGICAL_ID})
+    );
+    assert_eq!(emptier["DependsOn"], json!([archive::POLICY_LOGICAL_ID]));
+    for mapping in [
+        "IoTMapEventSourceS3EventProcessor",
+        "IoTMapEventSourceDDBEventProcessor",
+    ] {
+        assert_eq!(
+            resources[mapping]["DependsOn"],
+            json!([archive::EMPTIER_LOGICAL_ID]),
+            "{mapping}"
+        );
+    }
+    let remover = &resources[device::KEY_REMOVER_LOGICAL_ID];
+    assert_eq!(remover["Type"], access_key_remover::RESOURCE_TYPE);
+    assert_eq!(
+        remover["Properties"]["UserName"],
+        json!({"Ref": device::USER_LOGICAL_ID})
+    );
+}
+
+/// The provider's S3 and IAM rights name the archive bucket and the device user, nothing else.
+#[test]
+fn the_cleanup_rights_name_only_the_archive_bucket_and_the_device_user() {
+    let template = demo_template();
+    let bucket = json!({"Fn::GetAtt": [archive::LOGICAL_ID, "Arn"]});
+    let objects = json!({"Fn::Sub": format!("${{{}.Arn}}/*", archive::LOGICAL_ID)});
+    let user = json!({"Fn::GetAtt": [device::USER_LOGICAL_ID, "Arn"]});
+    let mut seen = 0;
+    for (holder, _, statement) in statements(&template) {
+        if holder != "EventSourceMappingProviderRole" {
+            continue;
+        }
+        let actions = as_list(&statement["Action"]);
+        let resources = as_list(&statement["Resource"]);
+        for action in actions.iter().filter_map(Value::as_str) {
+            let allowed: &[&Value] = match action.split(':').next() {
+                Some("s3") if action == "s3:DeleteObjectVersion" => &[&objects],
+                Some("s3") => &[&bucket],
+                Some("iam") => &[&user],
+                _ => continue,
+            };
+            seen += 1;
+            assert!(
+                resources.iter().all(|r| allowed.contains(&r)),
+                "{action} on {resources:?}"
+            );
+        }
+    }
+    assert_eq!(seen, 6, "the four S3 rights and the two IAM rights");
 }
 
 #[test]

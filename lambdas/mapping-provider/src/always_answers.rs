@@ -219,11 +219,16 @@ fn handle_on_this_thread(
     runtime.block_on(async {
         let config = telemetry_aws::startup::sdk_config().await;
         let mappings = LambdaMappings::new(aws_sdk_lambda::Client::new(&config));
+        let ports = resources::Ports {
+            mappings: &mappings,
+            s3: aws_sdk_s3::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        };
         let on_created = |id: &str| {
             *created.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
             Fault::inject(fault, id);
         };
-        resources::handle(&mappings, request, instant_at(work_until), &on_created).await
+        resources::handle(&ports, request, instant_at(work_until), &on_created).await
     })
 }
 

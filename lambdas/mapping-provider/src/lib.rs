@@ -1,6 +1,8 @@
 //! The CloudFormation custom-resource provider: one Lambda function that answers every custom
-//! resource of the stack, today `Custom::KinesisEventSourceMapping` (a Lambda event-source
-//! mapping from the Kinesis stream to a consumer function), and always answers CloudFormation.
+//! resource of the stack, and always answers CloudFormation:
+//! `Custom::KinesisEventSourceMapping` (a Lambda event-source mapping from the Kinesis stream
+//! to a consumer function), `Custom::BucketEmptier` (the archive emptied when the stack is
+//! deleted) and `Custom::AccessKeyRemover` (the device user's keys deleted then).
 //!
 //! A request goes through three steps: the [`always_answers`] guard reads its envelope
 //! (ResponseURL, ids) and splits the invocation's time into a budget; the [`resources`]
@@ -15,6 +17,8 @@
 //!   - [`resources::event_source_mapping`]: Create, Update and Delete of the mapping, its
 //!     properties (the shared [`custom_resources`] type, validated against Lambda's limits)
 //!     and the port on aws-sdk-lambda.
+//!   - [`resources::bucket_emptier`], [`resources::access_key_remover`]: nothing on Create
+//!     and Update; on Delete, the work of [`aws_cleanup`].
 //! - [`answer`]: what a handler tells CloudFormation.
 //! - [`response`]: the response document and its delivery to the ResponseURL.
 //! - [`fault`]: the test-only faults that prove the guarantee.

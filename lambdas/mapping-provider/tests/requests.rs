@@ -13,7 +13,7 @@ use mapping_provider::resources::event_source_mapping::properties::{
 use mapping_provider::resources::event_source_mapping::{
     ApiError, ApiErrorKind, FoundMapping, MappingState, MappingStatus, Mappings,
 };
-use mapping_provider::resources::handle;
+use mapping_provider::resources::{Ports, handle};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -28,6 +28,28 @@ const EXISTING: &str = "3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b";
 
 fn fixture(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
+}
+
+/// The dispatcher's ports with `fake` as the mappings. These requests are all mappings', so
+/// the S3 and IAM clients have no credentials and no endpoint: a call through them would fail.
+fn ports(fake: &FakeLambda) -> Ports<'_, FakeLambda> {
+    let region = aws_sdk_s3::config::Region::from_static("us-east-1");
+    let behavior = aws_sdk_s3::config::BehaviorVersion::latest();
+    Ports {
+        mappings: fake,
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(behavior)
+                .region(region.clone())
+                .build(),
+        ),
+        iam: aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::Config::builder()
+                .behavior_version(behavior)
+                .region(region)
+                .build(),
+        ),
+    }
 }
 
 /// An in-memory Lambda: mappings by UUID, every call logged.
@@ -181,12 +203,12 @@ async fn run(fake: &FakeLambda, request: &Value) -> (Answer, Vec<String>) {
     let created = Mutex::new(Vec::new());
     let on_created = |uuid: &str| created.lock().unwrap().push(uuid.to_owned());
     let until = Instant::now() + Duration::from_secs(30);
-    let answer = handle(fake, request, until, &on_created).await;
+    let answer = handle(&ports(fake), request, until, &on_created).await;
     (answer, created.into_inner().unwrap())
 }
 
 fn properties_of(request: &Value, key: &str) -> MappingProperties {
-    MappingProperties::parse(&request[key]).unwrap()
+    MappingProperties::parse(&custom_resources::resource_properties(&request[key])).unwrap()
 }
 
 fn reason(answer: &Answer) -> &str {
@@ -221,9 +243,12 @@ fn the_fixtures_hold_exactly_the_properties_of_the_shared_type() {
         (DELETE, "ResourceProperties"),
     ] {
         let received = &fixture(text)[key];
-        let read: Properties<String> = serde_json::from_value(received.clone()).unwrap();
+        for own in custom_resources::CLOUDFORMATION_PROPERTIES {
+            assert!(received.get(own).is_some(), "{key} lacks {own}");
+        }
+        let read: Properties<String> =
+            serde_json::from_value(custom_resources::resource_properties(received)).unwrap();
         assert!(read.unknown.is_empty(), "{key}: {:?}", read.unknown);
-        assert!(read.service_token.is_some(), "{key}");
         for property in Property::ALL {
             assert!(
                 received.get(property.name()).is_some(),
@@ -439,7 +464,7 @@ async fn a_call_that_never_returns_fails_at_the_deadline() {
     };
     let start = Instant::now();
     let until = start + Duration::from_secs(5);
-    let answer = handle(&fake, &fixture(DELETE), until, &|_: &str| {}).await;
+    let answer = handle(&ports(&fake), &fixture(DELETE), until, &|_: &str| {}).await;
     assert_eq!(answer.status, Status::Failed);
     assert!(
         reason(&answer).starts_with("GetEventSourceMapping did not finish"),
@@ -457,7 +482,7 @@ async fn waiting_for_a_mapping_to_settle_stops_before_the_deadline() {
         ..FakeLambda::default()
     };
     let until = Instant::now() + Duration::from_secs(5);
-    let answer = handle(&fake, &fixture(CREATE), until, &|_: &str| {}).await;
+    let answer = handle(&ports(&fake), &fixture(CREATE), until, &|_: &str| {}).await;
     assert!(Instant::now() < until);
     assert_eq!(answer.status, Status::Success, "{answer:?}");
     assert_eq!(answer.data["State"], "Creating");
@@ -471,7 +496,7 @@ async fn waiting_for_a_mapping_to_settle_stops_before_the_deadline() {
     let mut update = fixture(UPDATE);
     update["PhysicalResourceId"] = json!(answer.physical_resource_id.unwrap());
     let until = Instant::now() + Duration::from_secs(5);
-    let answer = handle(&fake, &update, until, &|_: &str| {}).await;
+    let answer = handle(&ports(&fake), &update, until, &|_: &str| {}).await;
     assert!(Instant::now() < until);
     assert_eq!(answer.status, Status::Failed);
     assert!(reason(&answer).contains("is still Creating"), "{answer:?}");

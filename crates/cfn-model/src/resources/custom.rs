@@ -18,6 +18,8 @@ pub struct CustomResource<P> {
     type_name: String,
     #[serde(rename = "ServiceToken")]
     service_token: Expr,
+    #[serde(rename = "ServiceTimeout", skip_serializing_if = "Option::is_none")]
+    service_timeout: Option<u32>,
     #[serde(flatten)]
     properties: P,
 }
@@ -29,8 +31,17 @@ impl<P: Serialize> CustomResource<P> {
         Self {
             type_name: format!("Custom::{name}"),
             service_token,
+            service_timeout: None,
             properties,
         }
+    }
+
+    /// How long CloudFormation waits for the provider's answer before it fails the operation,
+    /// in seconds: 1 to 3,600, CloudFormation's default being 3,600
+    /// (`AWS::CloudFormation::CustomResource`, CloudFormation Template Reference).
+    pub fn service_timeout(mut self, seconds: u32) -> Self {
+        self.service_timeout = Some(seconds);
+        self
     }
 }
 

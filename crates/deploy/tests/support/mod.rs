@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod local;
+pub mod relay;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -137,6 +138,17 @@ pub struct PrivateMoto {
 
 impl PrivateMoto {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// With custom resources' Deletes sent to `relay`, which serves this moto from now on.
+    pub async fn start_with_relay(relay: &relay::CustomResourceRelay) -> Self {
+        let moto = Self::start_with(&[("MOTO_CUSTOM_RESOURCE_RELAY", relay.url.as_str())]).await;
+        relay.serve_moto(&moto.endpoint);
+        moto
+    }
+
+    async fn start_with(env: &[(&str, &str)]) -> Self {
         let python = repository().join(".venv/bin/python");
         assert!(
             python.is_file(),
@@ -154,6 +166,7 @@ impl PrivateMoto {
         let process = Command::new(&python)
             .arg(&launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
             .spawn()
@@ -195,6 +208,43 @@ impl Drop for PrivateMoto {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+/// A JSON-protocol call for the services the workspace has no SDK crate for (CloudWatch Logs,
+/// SQS), the service's error as text. moto without authentication does not check signatures; it only reads the service name from the
+/// credential scope of the Authorization header.
+pub async fn moto_json(
+    endpoint: &str,
+    service: &str,
+    target: &str,
+    body: Value,
+) -> Result<Value, String> {
+    let content_type = if service == "sqs" {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    };
+    let response = reqwest::Client::new()
+        .post(endpoint)
+        .header("X-Amz-Target", target)
+        .header("Content-Type", content_type)
+        .header(
+            "Authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, \
+                 SignedHeaders=host, Signature=unchecked"
+            ),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    if !status.is_success() {
+        return Err(format!("{target}: {status} {text}"));
+    }
+    Ok(serde_json::from_str(&text).unwrap())
 }
 
 /// A function's binary as cargo-lambda built it for the deploy (x86_64 Linux, runnable here):
@@ -252,6 +302,36 @@ fn resolve(value: &Value, physical: &dyn Fn(&str) -> (String, String)) -> Value 
     }
 }
 
+/// The provider binary as packaged, running under the Runtime API harness from a copy of its
+/// own: a test rebuilding the packages meanwhile cannot replace a running executable ("Text
+/// file busy").
+pub struct Provider {
+    pub process: FunctionProcess,
+    _copy: tempfile::TempDir,
+}
+
+/// The provider under the Runtime API harness, its AWS calls going to moto at `endpoint`
+/// with moto's admin test credentials.
+pub async fn start_provider(endpoint: &str) -> Provider {
+    let mut env = lambda_harness::moto::function_env(endpoint);
+    env.retain(|(name, _)| !name.starts_with("AWS_ACCESS") && !name.starts_with("AWS_SECRET"));
+    env.push(("AWS_ACCESS_KEY_ID", "test".to_owned()));
+    env.push(("AWS_SECRET_ACCESS_KEY", "test".to_owned()));
+    let binary = provider_binary();
+    assert!(
+        binary.is_file(),
+        "{} is missing: the deploy builds it",
+        binary.display()
+    );
+    let copy = tempfile::tempdir().unwrap();
+    let bootstrap = copy.path().join("bootstrap");
+    std::fs::copy(&binary, &bootstrap).unwrap();
+    Provider {
+        process: FunctionProcess::start(&bootstrap, &env).await.unwrap(),
+        _copy: copy,
+    }
+}
+
 /// Answers every custom resource of the stack the way CloudFormation's provider would: the
 /// real provider binary, under the Lambda Runtime API harness, gets the Create request with
 /// moto's response URL, makes the event-source mapping in moto's Lambda, and PUTs its answer
@@ -287,17 +367,8 @@ pub async fn answer_custom_resources(
             resource.resource_type().unwrap().to_owned(),
         )
     };
-    let mut env = lambda_harness::moto::function_env(endpoint);
-    env.retain(|(name, _)| !name.starts_with("AWS_ACCESS") && !name.starts_with("AWS_SECRET"));
-    env.push(("AWS_ACCESS_KEY_ID", "test".to_owned()));
-    env.push(("AWS_SECRET_ACCESS_KEY", "test".to_owned()));
-    let binary = provider_binary();
-    assert!(
-        binary.is_file(),
-        "{} is missing: the deploy builds it",
-        binary.display()
-    );
-    let mut provider = FunctionProcess::start(&binary, &env).await.unwrap();
+    let mut provider = start_provider(endpoint).await;
+    let provider = &mut provider.process;
 
     let mut answers = Vec::new();
     for (logical_id, resource) in template["Resources"].as_object().unwrap() {

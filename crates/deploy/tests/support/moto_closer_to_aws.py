@@ -25,20 +25,44 @@ moto_server with the usual arguments. Nothing else changes: moto's IAM engine de
    a mapping again (a redelivered Create) would pass there and fail on AWS. The patch refuses
    it as AWS does, before moto's own checks run.
 
+4. Deleting a stack cleans up only what AWS would let it. moto 5.2 deletes a user that still
+   has access keys, and "deletes" a bucket that still holds objects by leaving it in place
+   silently; AWS refuses both (DeleteConflict: "must delete access keys first", DeleteUser in
+   the IAM API Reference; BucketNotEmpty, DeleteBucket in the Amazon S3 API Reference), and
+   the stack ends DELETE_FAILED. Here both are refused too, and a stack whose deletion fails
+   stays, DELETE_FAILED, with the reason in its events, instead of vanishing.
+
+5. Custom resources are told about their deletion. moto runs no provider by itself (it would
+   need Docker), and deletes a custom resource without a word. Here a custom resource's Delete
+   is sent, as CloudFormation sends it, to the relay at $MOTO_CUSTOM_RESOURCE_RELAY (the test
+   runs the real provider binary behind it), with the physical id the provider answered on
+   Create; a FAILED answer fails the deletion, as on AWS. Without the variable, nothing is sent.
+
 Used by crates/deploy/tests/moto.rs and tests/lifecycle.rs, and by the provider's
 lambdas/mapping-provider/tests/process.rs, which start it on loopback ports of their own.
 """
 
+import json
+import os
 import sys
+import urllib.request
+import uuid
 from urllib.parse import unquote
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend
 from moto.awslambda.responses import LambdaResponse
-from moto.cloudformation.models import ChangeSet
+from moto.cloudformation.custom_model import CustomModel
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.iam.access_control import IAMRequest
+from moto.iam.exceptions import DeleteConflictException
+from moto.iam.models import IAMBackend
 from moto.kinesis.responses import KinesisResponse
+from moto.s3.exceptions import BucketNotEmpty
+from moto.s3.models import FakeBucket, s3_backends
 from moto.server import main
+from moto.utilities.utils import get_partition
 
 
 def kinesis_resource(self):
@@ -120,7 +144,103 @@ def create_one_mapping_per_stream_and_function(self, spec):
     return create_event_source_mapping(self, spec)
 
 
+delete_user = IAMBackend.delete_user
+
+
+def delete_user_without_keys(self, user_name):
+    if self.get_user(user_name).access_keys:
+        raise DeleteConflictException("Cannot delete entity, must delete access keys first.")
+    delete_user(self, user_name)
+
+
+delete_bucket_resource = FakeBucket.delete_from_cloudformation_json.__func__
+
+
+def delete_empty_bucket_resource(cls, resource_name, cloudformation_json, account_id, region_name):
+    bucket = s3_backends[account_id][get_partition(region_name)].get_bucket(resource_name)
+    # Every version and delete marker of a key is in `keys`; a key whose versions are all
+    # deleted leaves it.
+    if bucket.keys:
+        raise BucketNotEmpty(resource_name)
+    delete_bucket_resource(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+delete_stack = CloudFormationBackend.delete_stack
+
+
+def delete_stack_or_fail(self, name_or_stack_id):
+    stack = self.stacks.get(name_or_stack_id) or next(
+        (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+    )
+    try:
+        delete_stack(self, name_or_stack_id)
+    except Exception as error:
+        if stack is None:
+            raise
+        stack.status = "DELETE_FAILED"
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"{error}")
+        self.stacks[stack.stack_id] = stack
+
+
+create_custom_resource = CustomModel.create_from_cloudformation_json.__func__
+
+
+def create_and_remember(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    resource = create_custom_resource(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
+    properties = cloudformation_json["Properties"]
+    resource.delete_request = {
+        "ServiceToken": properties["ServiceToken"],
+        "StackId": kwargs["StackId"],
+        "ResourceType": kwargs["ResourceType"],
+        "LogicalResourceId": kwargs["LogicalId"],
+        "ResourceProperties": properties,
+    }
+    return resource
+
+
+process_cfn_response = CloudFormationResponse.process_cfn_response
+
+
+def process_and_remember_id(self):
+    answer = process_cfn_response(self)
+    if self._get_param("Status") == "SUCCESS":
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
+        resource = stack.get_custom_resource(self._get_param("LogicalResourceId"))
+        resource.answered_id = self._get_param("PhysicalResourceId")
+    return answer
+
+
+def delete_through_relay(self, account_id, region_name):
+    relay = os.environ.get("MOTO_CUSTOM_RESOURCE_RELAY")
+    if not relay or not hasattr(self, "delete_request"):
+        return
+    request = dict(
+        self.delete_request,
+        RequestType="Delete",
+        RequestId=str(uuid.uuid4()),
+        PhysicalResourceId=getattr(self, "answered_id", self.resource_name),
+    )
+    call = urllib.request.Request(
+        relay,
+        data=json.dumps(request).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(call, timeout=120) as response:
+        answer = json.loads(response.read())
+    if answer.get("Status") != "SUCCESS":
+        raise RuntimeError(f"{self.logical_id}: {answer.get('Reason')}")
+
+
 ChangeSet.apply = apply_and_refresh_outputs
+IAMBackend.delete_user = delete_user_without_keys
+FakeBucket.delete_from_cloudformation_json = classmethod(delete_empty_bucket_resource)
+CloudFormationBackend.delete_stack = delete_stack_or_fail
+CustomModel.create_from_cloudformation_json = classmethod(create_and_remember)
+CustomModel.delete = delete_through_relay
+CloudFormationResponse.process_cfn_response = process_and_remember_id
 LambdaBackend.create_event_source_mapping = create_one_mapping_per_stream_and_function
 KinesisResponse._determine_resource = kinesis_resource
 LambdaResponse._determine_resource = lambda_resource

@@ -382,9 +382,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// As the dispatcher passes them: without CloudFormation's own properties.
     fn valid() -> Value {
         json!({
-            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
             "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:demo-IoTDDBEventProcessor",
             "StreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/demo-IoTEventStream",
             "BatchSize": "500",

@@ -1,0 +1,48 @@
+//! The properties of the resource types that name one thing (a bucket, a user) and nothing
+//! else: that one name is required, and any other property is refused by name.
+
+use custom_resources::Field;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The text of `property`, required and non-blank, where `unknown` holds the properties the
+/// type does not define; the error lists every problem.
+pub fn required_name(
+    resource_type: &str,
+    property: &str,
+    field: Option<&Field<String>>,
+    unknown: &BTreeMap<String, Value>,
+) -> Result<String, String> {
+    let mut problems: Vec<String> = unknown
+        .keys()
+        .map(|key| format!("{key} is not a property of {resource_type} (known: {property})"))
+        .collect();
+    let name = match field {
+        Some(Field::Valid(name)) if !name.trim().is_empty() => Some(name.clone()),
+        Some(Field::Invalid(value)) => {
+            problems.push(format!("{property} must be a string, got {value}"));
+            None
+        }
+        _ => {
+            problems.push(format!("{property} is required"));
+            None
+        }
+    };
+    match name {
+        Some(name) if problems.is_empty() => Ok(name),
+        _ => Err(format!(
+            "invalid properties of {resource_type}: {}",
+            problems.join("; ")
+        )),
+    }
+}
+
+/// Properties of type `P` read from `value`, or why not.
+pub fn read<P: serde::de::DeserializeOwned>(value: &Value) -> Result<P, String> {
+    if !value.is_object() {
+        return Err(format!(
+            "ResourceProperties must be a JSON object, got {value}"
+        ));
+    }
+    serde_json::from_value(value.clone()).map_err(|err| err.to_string())
+}
