@@ -60,10 +60,10 @@ where
 
 /// What Lambda says, in an InvalidParameterValueException of CreateEventSourceMapping, when the
 /// function's execution role does not grant what the mapping needs. For the stream: "Cannot
-/// access stream <arn>. Please ensure the role can perform the GetRecords, GetShardIterator,
+/// access stream `<arn>`. Please ensure the role can perform the GetRecords, GetShardIterator,
 /// DescribeStream, and ListStreams Actions on your stream in IAM". The same refusal for the
 /// role's other rights reads "The function execution role does not have permissions to call
-/// <action> on ...", and for its trust policy "... cannot be assumed by Lambda" (the phrases
+/// `<action>` on ...", and for its trust policy "... cannot be assumed by Lambda" (the phrases
 /// the Terraform AWS provider retries on for this call, for the same reason).
 ///
 /// Lambda gives these no error code of their own: they are the InvalidParameterValueException
@@ -72,7 +72,7 @@ where
 /// Lambda is unable to assume). The typed variant narrows it to that exception, and only its
 /// message tells a role's rights from, say, a batch size. The rights are the ones "Process
 /// Amazon Kinesis Data Streams records with Lambda" (Lambda Developer Guide,
-/// https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html) says the
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html>) says the
 /// execution role needs before the mapping can be created. The stack grants them to the
 /// consumer's role in the same template, moments before, and IAM is eventually consistent; the
 /// provider has checked every other parameter against Lambda's limits already. So here they
