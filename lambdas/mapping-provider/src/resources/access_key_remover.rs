@@ -13,6 +13,10 @@ pub use custom_resources::access_key_remover::RESOURCE_TYPE;
 
 const USER_NAME: &str = "UserName";
 
+/// What Create and Update say they set up.
+const PROMISE: fn(&str) -> String =
+    |name| format!("the access keys of {name} will be deleted when this resource is deleted");
+
 fn user_name(properties: &Value) -> Result<String, String> {
     let read: Properties<String> = super::named::read(properties)?;
     super::named::required_name(
@@ -30,20 +34,16 @@ pub async fn handle(
     work_until: Instant,
 ) -> Answer {
     match request {
-        Request::Create(create) => match user_name(&create.resource_properties) {
-            Ok(user) => Answer::success(
-                user.clone(),
-                format!("the access keys of {user} will be deleted when this resource is deleted"),
-            ),
-            Err(reason) => Answer::failed(Some(failed_create_id(&create.request_id)), reason),
-        },
-        Request::Update(update) => match user_name(&update.resource_properties) {
-            Ok(user) => Answer::success(
-                user.clone(),
-                format!("the access keys of {user} will be deleted when this resource is deleted"),
-            ),
-            Err(reason) => Answer::failed(Some(update.physical_resource_id.clone()), reason),
-        },
+        Request::Create(create) => super::named::answer(
+            user_name(&create.resource_properties),
+            failed_create_id(&create.request_id),
+            PROMISE,
+        ),
+        Request::Update(update) => super::named::answer(
+            user_name(&update.resource_properties),
+            update.physical_resource_id.clone(),
+            PROMISE,
+        ),
         Request::Delete(delete) => {
             let id = &delete.physical_resource_id;
             match user_name(&delete.resource_properties) {

@@ -15,6 +15,10 @@ pub use custom_resources::bucket_emptier::RESOURCE_TYPE;
 
 const BUCKET_NAME: &str = "BucketName";
 
+/// What Create and Update say they set up.
+const PROMISE: fn(&str) -> String =
+    |name| format!("bucket {name} will be emptied when this resource is deleted");
+
 fn bucket_name(properties: &Value) -> Result<String, String> {
     let read: Properties<String> = super::named::read(properties)?;
     super::named::required_name(
@@ -38,20 +42,16 @@ pub async fn handle(
     work_until: Instant,
 ) -> Answer {
     match request {
-        Request::Create(create) => match bucket_name(&create.resource_properties) {
-            Ok(name) => Answer::success(
-                name.clone(),
-                format!("bucket {name} will be emptied when this resource is deleted"),
-            ),
-            Err(reason) => Answer::failed(Some(failed_create_id(&create.request_id)), reason),
-        },
-        Request::Update(update) => match bucket_name(&update.resource_properties) {
-            Ok(name) => Answer::success(
-                name.clone(),
-                format!("bucket {name} will be emptied when this resource is deleted"),
-            ),
-            Err(reason) => Answer::failed(Some(update.physical_resource_id.clone()), reason),
-        },
+        Request::Create(create) => super::named::answer(
+            bucket_name(&create.resource_properties),
+            failed_create_id(&create.request_id),
+            PROMISE,
+        ),
+        Request::Update(update) => super::named::answer(
+            bucket_name(&update.resource_properties),
+            update.physical_resource_id.clone(),
+            PROMISE,
+        ),
         Request::Delete(delete) => {
             let id = &delete.physical_resource_id;
             match bucket_name(&delete.resource_properties) {

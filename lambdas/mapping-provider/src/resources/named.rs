@@ -1,6 +1,7 @@
 //! The properties of the resource types that name one thing (a bucket, a user) and nothing
 //! else: that one name is required, and any other property is refused by name.
 
+use crate::answer::Answer;
 use custom_resources::Field;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -45,4 +46,21 @@ pub fn read<P: serde::de::DeserializeOwned>(value: &Value) -> Result<P, String> 
         ));
     }
     serde_json::from_value(value.clone()).map_err(|err| err.to_string())
+}
+
+/// The answer to a Create or Update of such a resource, which only names its target: SUCCESS
+/// with the name as the physical id and `promise(name)` as the reason, or FAILED under
+/// `failed_id` with why the name could not be read.
+pub fn answer(
+    name: Result<String, String>,
+    failed_id: String,
+    promise: fn(&str) -> String,
+) -> Answer {
+    match name {
+        Ok(name) => {
+            let reason = promise(&name);
+            Answer::success(name, reason)
+        }
+        Err(reason) => Answer::failed(Some(failed_id), reason),
+    }
 }
