@@ -12,8 +12,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const pageSource = path.resolve(here, "..");
 export const repoRoot = path.resolve(here, "..", "..");
 export const screenshotDir = path.join(repoRoot, "target", "testpage-screenshots");
-// The release build the test command makes; overridable to try another build.
-const deployBin = process.env.TESTPAGE_DEPLOY_BIN || path.join(repoRoot, "target", "release", "deploy");
+// The build the test command makes (the dev profile); overridable to try another build.
+const deployBin = process.env.TESTPAGE_DEPLOY_BIN || path.join(repoRoot, "target", "debug", "deploy");
 const chromiumBin = process.env.TESTPAGE_CHROMIUM || "/usr/bin/chromium";
 const READY = /local target ready: (http:\/\/127\.0\.0\.1:\d+)/;
 // The page the browser tests load; another copy (the previous commit's, say) shows which of
@@ -57,7 +57,7 @@ export async function startLocalTarget(stackName) {
     const timer = setTimeout(() => reject(new Error(`the local target was not ready within 60 s; stderr:\n${log}`)), 60_000);
     child.on("error", (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot start ${deployBin} (build it with cargo build --workspace --release --locked): ${err.message}`));
+      reject(new Error(`cannot start ${deployBin} (build it with cargo build --workspace --locked): ${err.message}`));
     });
     child.on("exit", (code) => {
       clearTimeout(timer);

@@ -28,7 +28,6 @@ use support::{ACCOUNT, REGION, admin, deploy, open_shards, s3, sdk_config, stder
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
-    lambda_harness::assert_release_build();
     let moto = support::PrivateMoto::start().await;
     let stack = support::unique_stack("new");
     let dir = tempfile::tempdir().unwrap();
@@ -221,7 +220,6 @@ async fn event_count(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> usize
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redeploy_diff_update_and_destroy() {
-    lambda_harness::assert_release_build();
     let relay = support::relay::CustomResourceRelay::bind().await;
     let moto = support::PrivateMoto::start_with_relay(&relay).await;
     let endpoint = moto.endpoint.clone();
@@ -401,7 +399,6 @@ async fn use_the_archive(config: &aws_config::SdkConfig, names: &Names<'_>) {
 /// DELETE_COMPLETE with nothing of it left.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_deleted_directly_cleans_up_after_itself() {
-    lambda_harness::assert_release_build();
     let relay = support::relay::CustomResourceRelay::bind().await;
     let moto = support::PrivateMoto::start_with_relay(&relay).await;
     let stack = support::unique_stack("gone");
@@ -742,7 +739,6 @@ fn arm64_packages_are_aarch64_elf_binaries() {
 /// authentication is on), and neither secret in anything the deployer printed.
 #[tokio::test(flavor = "multi_thread")]
 async fn rotate_key_replaces_the_device_key_and_the_old_one_is_refused() {
-    lambda_harness::assert_release_build();
     let moto = support::PrivateMoto::start().await;
     let stack = support::unique_stack("rot");
     let dir = tempfile::tempdir().unwrap();
@@ -889,7 +885,6 @@ async fn without_cleanup_resources_the_patched_moto_fails_the_deletion_as_aws_do
 /// built or any CloudFormation call made, naming the region where it lives.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_name_taken_in_another_region_is_refused_up_front() {
-    lambda_harness::assert_release_build();
     let moto = support::PrivateMoto::start().await;
     let stack = support::unique_stack("two");
     let dir = tempfile::tempdir().unwrap();

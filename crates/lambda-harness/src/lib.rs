@@ -40,17 +40,6 @@ pub enum HarnessError {
     NoMoto,
 }
 
-/// Fails the calling test unless it runs in the release profile: a binary is tested as the
-/// process that ships, and `cargo test --release` (as `scripts/test` runs it) builds the binary
-/// in the same profile as the test.
-pub fn assert_release_build() {
-    if cfg!(debug_assertions) {
-        panic!(
-            "run the tests with --release (scripts/test does): the shipped binary is a release build"
-        );
-    }
-}
-
 /// A JSON fixture of the telemetry crate's (`crates/telemetry/tests/fixtures/<name>`), shared by
 /// the adapter and binary tests so that every layer is fed the same real payloads.
 pub fn telemetry_fixture(name: &str) -> serde_json::Value {

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The release binary as a process under the Runtime API harness, its Lambda API at moto (where
+//! The binary, as cargo builds it for the tests, as a process under the Runtime API harness, its Lambda API at moto (where
 //! each test makes its own stream and function), answering a loopback stand-in for
 //! CloudFormation's pre-signed ResponseURL. The tests of a mapping that exists already run on
 //! a moto of their own that refuses a second mapping of one stream and function, as AWS does.
