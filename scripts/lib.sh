@@ -1,7 +1,8 @@
 # Shared by scripts/test and scripts/bench: the Python tool venvs and a moto server on loopback.
 # Source it from the repository root.
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says how long the run has taken so far, so a slow run's log shows where time went.
+step() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 ensure_apt_packages() {
