@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The binary, as cargo builds it for the tests, as a process under the Runtime API harness, its Lambda API at moto (where
-//! each test makes its own stream and function), answering a loopback stand-in for
-//! CloudFormation's pre-signed ResponseURL. The tests of a mapping that exists already run on
-//! a moto of their own that refuses a second mapping of one stream and function, as AWS does.
+//! The binary cargo builds for the tests, run as a process under the Runtime API harness, its
+//! Lambda API at moto (where each test makes its own stream and function), answering a loopback
+//! stand-in for CloudFormation's pre-signed ResponseURL. The tests of a mapping that exists
+//! already run on a moto of their own that refuses a second mapping of one stream and function,
+//! as AWS does.
 
 mod support;
 

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The binary, as cargo builds it for the tests, as a process under the Runtime API harness, against moto.
+//! The binary cargo builds for the tests, run as a process under the Runtime API harness,
+//! against moto.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_harness::{FunctionProcess, Outcome, moto};
