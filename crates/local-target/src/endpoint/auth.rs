@@ -219,6 +219,21 @@ impl Verifier {
         }
     }
 
+    /// [`Self::verify`] with only the AWS error code of a refusal. Public only for the fuzz
+    /// target `sigv4` (fuzz/), which signs requests with aws-sigv4, mutates them and checks
+    /// that no request the key did not sign is accepted; the endpoint calls `verify`.
+    #[doc(hidden)]
+    pub fn check(
+        &self,
+        parts: &Parts,
+        body: &[u8],
+        service: &str,
+        now: SystemTime,
+    ) -> Result<(), &'static str> {
+        self.verify(parts, body, service, now)
+            .map_err(|error| error.code)
+    }
+
     /// The signature the device key gives this request.
     fn signature(
         &self,
