@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! What the fuzz targets found, each kept as the input that showed it (fuzz/, scripts/fuzz).
 
 use mapping_provider::resources::event_source_mapping::properties::{
