@@ -30,6 +30,19 @@ use crate::device_api::{DeviceApi, DeviceKey};
 
 pub use static_files::may_read_secret_config;
 
+/// The endpoint's router, for driving it without a socket. Public only for the fuzz target
+/// `endpoint_requests` (fuzz/), which sends every request it makes up through the real routes,
+/// middleware and handlers in memory; [`serve`] is the way to run the endpoint. Each request
+/// must carry an `axum::extract::ConnectInfo<SocketAddr>` extension, as [`serve`] adds.
+#[doc(hidden)]
+pub fn router<A: DeviceApi>(
+    settings: EndpointSettings,
+    api: Arc<A>,
+    local: SocketAddr,
+) -> axum::Router {
+    routes::router(settings, api, local)
+}
+
 /// What the endpoint needs besides the [`DeviceApi`].
 #[derive(Clone, Debug)]
 pub struct EndpointSettings {

@@ -283,6 +283,17 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// An unknown property's name as an error names it: as it is, or quoted as JSON when it is
+/// empty or not a plain name, so that `{"": 1}` is refused as `"" is not a property` rather
+/// than ` is not a property` (found by fuzz/, `provider_properties`).
+fn unknown_name(key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        key.to_owned()
+    } else {
+        Value::String(key.to_owned()).to_string()
+    }
+}
+
 /// Reads `properties` with the shared type; a value of the wrong shape stays in its field as
 /// [`Field::Invalid`], so this fails only for a document that is not an object.
 fn read(properties: &Value) -> Result<(&Map<String, Value>, Properties<String>), PropertiesError> {
@@ -305,7 +316,7 @@ impl MappingProperties {
         let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
         for key in read.unknown.keys() {
             reader.fail(
-                key.as_str(),
+                unknown_name(key),
                 format!(
                     "is not a property of {RESOURCE_TYPE} (known: {})",
                     known.join(", ")
