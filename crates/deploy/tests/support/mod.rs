@@ -95,14 +95,20 @@ pub fn deploy_command(args: &[&str]) -> Command {
         .args(args)
         .env_clear()
         .env("PATH", path)
-        .env("HOME", std::env::var("HOME").unwrap_or_default())
         .envs(TEST_AWS_ENV)
         .stdin(Stdio::null());
-    if let Ok(home) = std::env::var("CARGO_HOME") {
-        command.env("CARGO_HOME", home);
-    }
-    if let Ok(home) = std::env::var("RUSTUP_HOME") {
-        command.env("RUSTUP_HOME", home);
+    // Where cargo, rustup and zig (cargo-lambda's linker) keep their files; an empty HOME
+    // would leave zig without a cache folder.
+    for kept in [
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "XDG_CACHE_HOME",
+        "TMPDIR",
+    ] {
+        if let Some(value) = std::env::var_os(kept) {
+            command.env(kept, value);
+        }
     }
     command
 }
