@@ -87,6 +87,7 @@ fn within_limits(m: &MappingProperties) {
         m.maximum_record_age_in_seconds == -1
             || (60..=604_800).contains(&m.maximum_record_age_in_seconds)
     );
+    assert!((1..=10).contains(&m.parallelization_factor));
     if let Some(destination) = &m.on_failure_destination_arn {
         let arn: Vec<&str> = destination.splitn(6, ':').collect();
         assert!(
@@ -112,6 +113,7 @@ fn written_back(m: &MappingProperties) -> Value {
         maximum_retry_attempts: Some(Field::Valid(m.maximum_retry_attempts.into())),
         maximum_record_age_in_seconds: Some(Field::Valid(m.maximum_record_age_in_seconds.into())),
         on_failure_destination_arn: m.on_failure_destination_arn.clone().map(Field::Valid),
+        parallelization_factor: Some(Field::Valid(m.parallelization_factor.into())),
         unknown: Default::default(),
     };
     let mut value = serde_json::to_value(properties).unwrap();

@@ -45,6 +45,8 @@ pub enum Principal {
     Everyone,
     /// `{"Service": [...]}`: AWS services, such as `lambda.amazonaws.com`.
     Service(Vec<String>),
+    /// `{"AWS": [...]}`: accounts or IAM principals by ARN, such as an account's root.
+    Aws(Vec<Expr>),
 }
 
 impl Serialize for Principal {
@@ -54,6 +56,11 @@ impl Serialize for Principal {
             Self::Service(services) => {
                 let mut map = BTreeMap::new();
                 map.insert("Service", services);
+                map.serialize(serializer)
+            }
+            Self::Aws(principals) => {
+                let mut map = BTreeMap::new();
+                map.insert("AWS", principals);
                 map.serialize(serializer)
             }
         }

@@ -471,7 +471,8 @@ mod tests {
     fn stream() -> Stream {
         Stream {
             name: Some("events".into()),
-            shard_count: 1,
+            shard_count: Some(1),
+            stream_mode_details: None,
             retention_period_hours: None,
             stream_encryption: Some(StreamEncryption::kms("alias/aws/kinesis")),
         }

@@ -76,6 +76,10 @@ pub struct Properties<Text> {
     /// SQS queue, SNS topic or S3 bucket ARN receiving what Lambda gives up on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure_destination_arn: Option<Field<Text>>,
+    /// Batches of one shard processed at once (1 to 10), each partition key's records in
+    /// order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelization_factor: Option<Field<i64>>,
     /// Whatever else a request held: not a property of this resource.
     #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: BTreeMap<String, Value>,
@@ -94,6 +98,7 @@ impl<Text> Default for Properties<Text> {
             maximum_retry_attempts: None,
             maximum_record_age_in_seconds: None,
             on_failure_destination_arn: None,
+            parallelization_factor: None,
             unknown: BTreeMap::new(),
         }
     }
@@ -113,11 +118,12 @@ pub enum Property {
     MaximumRetryAttempts,
     MaximumRecordAgeInSeconds,
     OnFailureDestinationArn,
+    ParallelizationFactor,
 }
 
 impl Property {
     /// Every property of the resource (CloudFormation's own aside), in field order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::FunctionName,
         Self::StreamArn,
         Self::StartingPosition,
@@ -128,6 +134,7 @@ impl Property {
         Self::MaximumRetryAttempts,
         Self::MaximumRecordAgeInSeconds,
         Self::OnFailureDestinationArn,
+        Self::ParallelizationFactor,
     ];
 
     /// The name a template gives it.
@@ -143,6 +150,7 @@ impl Property {
             Self::MaximumRetryAttempts => "MaximumRetryAttempts",
             Self::MaximumRecordAgeInSeconds => "MaximumRecordAgeInSeconds",
             Self::OnFailureDestinationArn => "OnFailureDestinationArn",
+            Self::ParallelizationFactor => "ParallelizationFactor",
         }
     }
 }
@@ -202,6 +210,7 @@ mod tests {
             on_failure_destination_arn: Some(
                 "arn:aws:sqs:us-east-1:123456789012:q".to_owned().into(),
             ),
+            parallelization_factor: Some(2.into()),
             unknown: BTreeMap::new(),
         }
     }
@@ -236,6 +245,7 @@ mod tests {
             "MaximumRetryAttempts": "3",
             "MaximumRecordAgeInSeconds": "21600",
             "OnFailureDestinationArn": "arn:aws:sqs:us-east-1:123456789012:q",
+            "ParallelizationFactor": "2",
             "ServiceTimeout": "300",
             "Batchsize": "7"
         });

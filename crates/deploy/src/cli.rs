@@ -14,8 +14,9 @@ use crate::local::LocalArgs;
 use crate::simulate::SimulateArgs;
 use crate::workspace::WorkspaceError;
 use cfn_model::resources::lambda::Architecture;
-use iot_stack::StackDefinition;
+use iot_stack::mapping::ParallelizationFactor;
 use iot_stack::stack_name::StackName;
+use iot_stack::{StackDefinition, StreamCapacity};
 
 /// Deploys the IoT back end (Kinesis, S3, DynamoDB, Lambda) as one CloudFormation stack, and
 /// manages it over its life: with no command, deploy (create or update through a change set).
@@ -63,6 +64,18 @@ impl Cli {
             return Err(Self::command().error(
                 clap::error::ErrorKind::MissingRequiredArgument,
                 "the following required argument was not provided: --stack-name <NAME>",
+            ));
+        }
+        if self.definition.stream_mode == StreamModeArg::OnDemand
+            && let Some(shards) = self.definition.shard_count
+        {
+            return Err(Self::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--shard-count {shards} sets the shards of a provisioned stream; an \
+                     on-demand stream (--stream-mode on-demand) adds and removes its own, so \
+                     leave --shard-count out or use --stream-mode provisioned"
+                ),
             ));
         }
         Ok(())
@@ -134,13 +147,56 @@ pub struct DestroyArgs {
 /// Flags that change the template.
 #[derive(Debug, Clone, Args)]
 pub struct DefinitionArgs {
-    /// Shards of the Kinesis stream; each takes up to 1 MB/s or 1,000 records/s of writes.
-    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub shard_count: u32,
+    /// How the Kinesis stream's capacity is set.
+    #[arg(long, global = true, value_enum, default_value_t = StreamModeArg::Provisioned)]
+    pub stream_mode: StreamModeArg,
+
+    /// Shards of a provisioned stream (default 1); each takes up to 1 MB/s or 1,000
+    /// records/s of writes. Not with `--stream-mode on-demand`.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub shard_count: Option<u32>,
 
     /// Instruction set the functions are built for and run on.
     #[arg(long = "arch", alias = "architecture", global = true, value_enum, default_value_t = ArchitectureArg::X86_64)]
     pub architecture: ArchitectureArg,
+
+    /// Batches of one shard each consumer processes at once, 1 to 10; each partition key's
+    /// readings still arrive in order.
+    #[arg(long, global = true, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub parallelization_factor: u8,
+
+    /// Turn on X-Ray active tracing of the functions (X-Ray charges per trace recorded).
+    #[arg(long, global = true)]
+    pub tracing: bool,
+
+    /// Send the alarms' notifications to this address: the stack subscribes it to an
+    /// encrypted SNS topic, and AWS mails it a link to confirm first.
+    #[arg(long, global = true, value_name = "ADDRESS", value_parser = parse_email)]
+    pub alarm_email: Option<String>,
+}
+
+/// `--stream-mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StreamModeArg {
+    /// A fixed number of shards (`--shard-count`), paid per shard-hour.
+    Provisioned,
+    /// Kinesis adds and removes shards with the traffic, paid per GB put and read.
+    OnDemand,
+}
+
+/// An address SNS can mail: one `@` between a local part and a domain with a dot, nothing
+/// that is not printable. SNS checks it again; this catches a flag given the wrong value.
+fn parse_email(value: &str) -> Result<String, String> {
+    let (local, domain) = value
+        .split_once('@')
+        .ok_or_else(|| format!("`{value}` is not an e-mail address: it has no @"))?;
+    let printable = value.chars().all(|c| c.is_ascii_graphic());
+    if local.is_empty() || !domain.contains('.') || domain.contains('@') || !printable {
+        return Err(format!(
+            "`{value}` is not an e-mail address such as ops@example.com"
+        ));
+    }
+    Ok(value.to_owned())
 }
 
 /// `--arch` values.
@@ -157,11 +213,21 @@ impl DefinitionArgs {
     /// The validated definition of stack `stack_name`.
     pub fn definition(&self, stack_name: StackName) -> StackDefinition {
         StackDefinition {
-            shard_count: self.shard_count,
+            capacity: match self.stream_mode {
+                StreamModeArg::Provisioned => StreamCapacity::Provisioned {
+                    shards: self.shard_count.unwrap_or(1),
+                },
+                StreamModeArg::OnDemand => StreamCapacity::OnDemand,
+            },
             architecture: match self.architecture {
                 ArchitectureArg::X86_64 => Architecture::X86_64,
                 ArchitectureArg::Arm64 => Architecture::Arm64,
             },
+            // clap's range (1 to 10) is Lambda's, so `new` always takes it.
+            parallelization_factor: ParallelizationFactor::new(self.parallelization_factor)
+                .unwrap_or(ParallelizationFactor::ONE),
+            tracing: self.tracing,
+            alarm_email: self.alarm_email.clone(),
             ..StackDefinition::new(stack_name)
         }
     }
@@ -186,7 +252,12 @@ mod tests {
         };
         assert_eq!(args.output, None);
         let definition = cli.definition.definition(cli.stack_name.unwrap());
-        assert_eq!(definition.shard_count, 1);
+        assert_eq!(
+            definition.capacity,
+            StreamCapacity::Provisioned { shards: 1 }
+        );
+        assert!(!definition.tracing);
+        assert_eq!(definition.alarm_email, None);
         assert_eq!(definition.architecture, Architecture::X86_64);
         assert_eq!(definition.stack_name.as_str(), "demo");
     }
@@ -206,11 +277,64 @@ mod tests {
     }
 
     #[test]
+    fn on_demand_takes_no_shard_count_and_the_error_says_why() {
+        let cli = Cli::try_parse_from([
+            "deploy",
+            "--stack-name",
+            "demo",
+            "--stream-mode",
+            "on-demand",
+            "--shard-count",
+            "2",
+        ])
+        .unwrap();
+        let error = cli.check().unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(error.to_string().contains("--shard-count 2"), "{error}");
+        let cli = Cli::try_parse_from([
+            "deploy",
+            "--stack-name",
+            "demo",
+            "--stream-mode",
+            "on-demand",
+            "--tracing",
+            "--alarm-email",
+            "ops@example.com",
+        ])
+        .unwrap();
+        cli.check().unwrap();
+        let definition = cli.definition.definition(cli.stack_name.unwrap());
+        assert_eq!(definition.capacity, StreamCapacity::OnDemand);
+        assert!(definition.tracing);
+        assert_eq!(definition.alarm_email.as_deref(), Some("ops@example.com"));
+    }
+
+    #[test]
+    fn an_alarm_email_that_is_no_address_is_refused_by_name() {
+        for bad in [
+            "ops",
+            "@example.com",
+            "ops@localhost",
+            "ops@a@b.com",
+            "o ps@example.com",
+        ] {
+            let error =
+                Cli::try_parse_from(["deploy", "--stack-name", "demo", "--alarm-email", bad])
+                    .unwrap_err();
+            let text = error.to_string();
+            assert!(
+                text.contains("--alarm-email") && text.contains(bad),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn no_command_deploys_and_definition_flags_go_before_or_after_the_command() {
         let cli =
             Cli::try_parse_from(["deploy", "--stack-name", "demo", "--shard-count", "2"]).unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.definition.shard_count, 2);
+        assert_eq!(cli.definition.shard_count, Some(2));
         for args in [
             ["deploy", "--stack-name", "demo", "--arch", "arm64", "diff"],
             [

@@ -198,6 +198,32 @@ async fn a_new_stack_is_created_with_outputs_and_a_device_key_moto_accepts() {
     );
 }
 
+/// The change list `shown` modifies the stream (in place: it is not a replacement).
+fn assert_stream_modified(shown: &str) {
+    let stream_line = shown
+        .lines()
+        .find(|line| line.contains("IoTEventStream"))
+        .unwrap_or_else(|| panic!("no stream line in\n{shown}"));
+    assert!(stream_line.starts_with("Modify"), "{stream_line}");
+}
+
+/// The physical id of `logical_id` in `stack`, if the stack has it.
+async fn physical_id(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    logical_id: &str,
+) -> Option<String> {
+    cfn.describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap()
+        .stack_resources()
+        .iter()
+        .find(|resource| resource.logical_resource_id() == Some(logical_id))
+        .and_then(|resource| resource.physical_resource_id().map(str::to_owned))
+}
+
 async fn change_set_count(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> usize {
     cfn.list_change_sets()
         .stack_name(stack)
@@ -288,12 +314,7 @@ async fn redeploy_diff_update_and_destroy() {
     // 3. Two shards: diff shows a Modify of the stream (exit code 3), deploy applies it.
     let diff = run(with(&["diff", "--exit-code", "--shard-count", "2"]));
     assert_eq!(diff.status.code(), Some(3), "{}", stderr(&diff));
-    let shown = stdout(&diff);
-    let stream_line = shown
-        .lines()
-        .find(|line| line.contains("IoTEventStream"))
-        .unwrap_or_else(|| panic!("no stream line in\n{shown}"));
-    assert!(stream_line.starts_with("Modify"), "{stream_line}");
+    assert_stream_modified(&stdout(&diff));
     assert_eq!(
         change_set_count(&cfn, &stack).await,
         change_sets_before,
@@ -305,6 +326,30 @@ async fn redeploy_diff_update_and_destroy() {
     let updated = run(with(&["--shard-count", "2"]));
     assert!(updated.status.success(), "{}", stderr(&updated));
     assert_eq!(open_shards(&config, &names.stream()).await, 2);
+
+    // 3b. On demand, traced, with an alarm address: the same stream is modified, not
+    // replaced, and the alarms' topic and its key are made beside the dashboard.
+    let stream_before = physical_id(&cfn, &stack, "IoTEventStream").await;
+    let every_option = with(&[
+        "--stream-mode",
+        "on-demand",
+        "--tracing",
+        "--alarm-email",
+        "ops@example.com",
+    ]);
+    let switched = run(every_option);
+    assert!(switched.status.success(), "{}", stderr(&switched));
+    assert_stream_modified(&stdout(&switched));
+    assert_eq!(
+        physical_id(&cfn, &stack, "IoTEventStream").await,
+        stream_before
+    );
+    for made in ["AlarmTopic", "AlarmTopicKey", "PipelineDashboard"] {
+        assert!(
+            physical_id(&cfn, &stack, made).await.is_some(),
+            "{made} was not made"
+        );
+    }
 
     // 4. Destroy with archived objects (two versions of one key, and a deleted one).
     use_the_archive(&config, &names).await;

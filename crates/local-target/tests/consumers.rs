@@ -33,6 +33,7 @@ fn settings(batch_size: usize) -> ConsumerSettings {
         maximum_retry_attempts: 3,
         maximum_record_age: Duration::from_secs(3600),
         bisect_batch_on_function_error: true,
+        parallelization_factor: 1,
         retry_pause: Duration::from_millis(2),
     }
 }
@@ -264,4 +265,92 @@ async fn records_older_than_the_maximum_age_are_dead_lettered_not_delivered() {
     assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 10);
     let dead = rig.stream.reader().unwrap().dead_letters(CONSUMER).unwrap();
     assert!(dead.iter().all(|d| d.reason.contains("maximum record age")));
+}
+
+/// Each partition key's values, in the order the handler saw them; each batch takes a moment,
+/// so that batches in flight at once overlap.
+#[derive(Default)]
+struct OrderRecorder {
+    seen: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+impl local_target::consumers::BatchHandler for OrderRecorder {
+    async fn handle(
+        &self,
+        event: telemetry::events::KinesisEvent,
+    ) -> telemetry::events::KinesisEventResponse {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let mut seen = self.seen.lock().unwrap();
+        for record in &event.records {
+            let reading: serde_json::Value = serde_json::from_slice(&record.kinesis.data).unwrap();
+            let key = record.kinesis.partition_key.clone();
+            seen.entry(key)
+                .or_default()
+                .push(reading["value"].as_u64().unwrap());
+        }
+        telemetry::events::KinesisEventResponse::default()
+    }
+}
+
+/// Parallelization factor 4, as Lambda runs it: one shard's 10,000 readings over 100 keys,
+/// more than one batch in flight at once, and every key's readings in the order put.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallelized_shard_has_batches_in_flight_at_once_and_keeps_each_key_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = rig(dir.path(), 1);
+    let records: Vec<NewRecord> = (0..10_000)
+        .map(|n| reading(&format!("s-{}", n % 100), n))
+        .collect();
+    for chunk in records.chunks(500) {
+        rig.stream.append(chunk).unwrap();
+    }
+    let settings = ConsumerSettings {
+        parallelization_factor: 4,
+        ..settings(100)
+    };
+    let stats = Arc::new(ConsumerStats::new(CONSUMER, 1));
+    let handler = Arc::new(OrderRecorder::default());
+    let (stop, stopped) = watch::channel(false);
+    let poller = Poller {
+        settings,
+        shard: 0,
+        stream: rig.stream.clone(),
+        stream_arn: "arn:aws:kinesis:us-east-1:000000000000:stream/test".to_owned(),
+        region: "us-east-1".to_owned(),
+        handler: handler.clone(),
+        stats: stats.clone(),
+    };
+    let task = tokio::spawn(poller.run(stopped));
+    let head = *rig.stream.head(0).borrow();
+    let until = Instant::now() + Duration::from_secs(60);
+    while stats.lag(&[head]) > 0 {
+        assert!(
+            Instant::now() < until,
+            "stalled: lag {}",
+            stats.lag(&[head])
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send_replace(true);
+    task.await.unwrap().unwrap();
+
+    let most = stats.most_in_flight.load(Ordering::Relaxed);
+    assert!(most > 1, "at most {most} batch in flight");
+    assert!(most <= 4, "{most} batches in flight, more than the factor");
+    let seen = handler.seen.lock().unwrap();
+    assert_eq!(seen.len(), 100);
+    for (key, values) in seen.iter() {
+        let n: u64 = key.trim_start_matches("s-").parse().unwrap();
+        let expected: Vec<u64> = (0..100).map(|i| n + 100 * i).collect();
+        assert_eq!(values, &expected, "{key} out of order or incomplete");
+    }
+    assert_eq!(
+        rig.stream
+            .reader()
+            .unwrap()
+            .checkpoint(CONSUMER, 0)
+            .unwrap(),
+        head,
+        "the checkpoint is past every record"
+    );
 }

@@ -31,6 +31,7 @@ fn consumer(name: &str, batch_size: usize) -> ConsumerSettings {
         maximum_retry_attempts: 3,
         maximum_record_age: Duration::from_secs(6 * 3600),
         bisect_batch_on_function_error: true,
+        parallelization_factor: 1,
         retry_pause: Duration::from_millis(10),
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use cfn_model::resources::iam::{InlinePolicy, Role};
-use cfn_model::resources::lambda::{Architecture, Environment, Function, LoggingConfig, Runtime};
+use cfn_model::resources::lambda::{
+    Architecture, Environment, Function, LoggingConfig, Runtime, TracingConfig, TracingMode,
+};
 use cfn_model::resources::logs::{LogGroup, Retention};
 use cfn_model::{Expr, Handle, PolicyDocument, ResourceOptions, Statement, TemplateBuilder};
 
@@ -27,6 +29,8 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<&'static str, Expr>,
     /// Every right it needs besides writing its own logs.
     pub rights: Vec<Statement>,
+    /// X-Ray active tracing, with the rights to send the traces.
+    pub tracing: bool,
     /// checkov findings that do not apply to this function, beyond those of every function.
     pub skips: &'static [Skip],
 }
@@ -116,7 +120,9 @@ impl LambdaFunction {
                 policies: vec![InlinePolicy {
                     policy_name: "least-privilege".to_owned(),
                     policy_document: PolicyDocument::new(
-                        std::iter::once(write_logs).chain(spec.rights),
+                        std::iter::once(write_logs)
+                            .chain(spec.tracing.then(send_traces))
+                            .chain(spec.rights),
                     ),
                 }],
             },
@@ -152,6 +158,9 @@ impl LambdaFunction {
                 logging_config: Some(LoggingConfig {
                     log_group: log_group.name(),
                 }),
+                tracing_config: spec.tracing.then_some(TracingConfig {
+                    mode: TracingMode::Active,
+                }),
             },
             checkov::with_skips(ResourceOptions::default(), &skips),
         );
@@ -161,6 +170,19 @@ impl LambdaFunction {
             log_group,
         }
     }
+}
+
+/// What Lambda needs to send an actively traced function's segments: the two actions of the
+/// AWS managed policy `AWSXRayDaemonWriteAccess` that Lambda uses ("Visualize Lambda function
+/// invocations using AWS X-Ray", Lambda Developer Guide). X-Ray defines no resource type for
+/// them ("Actions, resources, and condition keys for AWS X-Ray", Service Authorization
+/// Reference), so `*` is as narrow as they can be written.
+fn send_traces() -> Statement {
+    Statement::allow(
+        ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        [Expr::from("*")],
+    )
+    .sid("SendTraces")
 }
 
 /// A dead-letter queue catches failed asynchronous invocations; a stream consumer is invoked

@@ -18,6 +18,8 @@
 //! - [`archive`] also declares the bucket's emptier, [`device`] the key remover: each cleans up
 //!   what CloudFormation cannot delete by itself, when the stack is deleted.
 //! - [`device`]: the device IAM user and its policy.
+//! - [`monitoring`]: the alarms (thresholds derived from the settings above), their encrypted
+//!   topic, and the pipeline's dashboard.
 //! - [`checkov`]: the `Metadata` skip list for checks that do not apply, with reasons.
 //! - [`synth`]: the rendered template.
 //! - [`local`]: the local target's settings, derived from the same definition.
@@ -29,6 +31,7 @@ pub mod device;
 pub mod functions;
 pub mod local;
 pub mod mapping;
+pub mod monitoring;
 pub mod names;
 pub mod provider;
 pub mod stack_name;
@@ -57,19 +60,57 @@ use table::SensorTable;
 pub struct StackDefinition {
     /// The stack's name; every physical name derives from it.
     pub stack_name: StackName,
-    /// Shards of the Kinesis stream.
-    pub shard_count: u32,
+    /// How the Kinesis stream's capacity is set.
+    pub capacity: StreamCapacity,
     /// The functions' instruction set (their packages must be built for it).
     pub architecture: Architecture,
+    /// Batches of one shard each consumer processes at once.
+    pub parallelization_factor: mapping::ParallelizationFactor,
+    /// X-Ray active tracing of the functions.
+    pub tracing: bool,
+    /// An address the alarms' topic sends its notifications to (AWS asks it to confirm).
+    pub alarm_email: Option<String>,
+}
+
+/// The stream's capacity mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamCapacity {
+    /// A fixed number of shards, each taking up to 1 MB/s or 1,000 records/s of writes.
+    Provisioned {
+        /// Shards of the stream.
+        shards: u32,
+    },
+    /// Kinesis adds and removes shards with the traffic; paid per GB instead of per shard-hour.
+    OnDemand,
+}
+
+impl StreamCapacity {
+    /// Shards of an on-demand stream on the local target. AWS gives a new on-demand stream a
+    /// write capacity of 4 MB/s and 4,000 records/s, four shards' worth ("Choose the data
+    /// stream capacity mode", Amazon Kinesis Data Streams Developer Guide), and grows it from
+    /// there; the local target keeps the four.
+    pub const LOCAL_ON_DEMAND_SHARDS: u32 = 4;
+
+    /// The shard count the stack starts with.
+    pub fn initial_shards(self) -> u32 {
+        match self {
+            Self::Provisioned { shards } => shards,
+            Self::OnDemand => Self::LOCAL_ON_DEMAND_SHARDS,
+        }
+    }
 }
 
 impl StackDefinition {
-    /// The defaults: one shard, x86_64.
+    /// The defaults: one provisioned shard, x86_64, one batch per shard at a time, no tracing,
+    /// no alarm address.
     pub fn new(stack_name: StackName) -> Self {
         Self {
             stack_name,
-            shard_count: 1,
+            capacity: StreamCapacity::Provisioned { shards: 1 },
             architecture: Architecture::X86_64,
+            parallelization_factor: mapping::ParallelizationFactor::ONE,
+            tracing: false,
+            alarm_email: None,
         }
     }
 }
@@ -107,7 +148,7 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
     ));
     let t = &mut template;
     let assets = Assets::declare(t);
-    let stream = EventStream::declare(t, &names, definition.shard_count);
+    let stream = EventStream::declare(t, &names, definition.capacity);
     let archive = Archive::declare(t, &names);
     let table = SensorTable::declare(t, &names);
     let declare_function = |t: &mut TemplateBuilder, spec| {
@@ -129,6 +170,7 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
                 archiver_failures.send(),
                 archive.write_objects(),
             ],
+            tracing: definition.tracing,
             skips: &[functions::STREAM_CONSUMER_DLQ_SKIP],
         },
     );
@@ -154,6 +196,7 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
                 table.batch_write(),
                 publish_metrics(),
             ],
+            tracing: definition.tracing,
             skips: &[functions::STREAM_CONSUMER_DLQ_SKIP],
         },
     );
@@ -168,6 +211,7 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
             timeout_seconds: 10,
             environment: BTreeMap::from([("TABLE_NAME", table.table.name())]),
             rights: vec![table.query()],
+            tracing: definition.tracing,
             skips: &[functions::SYNCHRONOUS_DLQ_SKIP],
         },
     );
@@ -190,6 +234,7 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
         &stream,
         &archiver_failures,
         mapping::ARCHIVER,
+        definition.parallelization_factor,
         &emptier,
     );
     mapping::declare(
@@ -200,7 +245,15 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
         &stream,
         &writer_failures,
         mapping::WRITER,
+        definition.parallelization_factor,
         &emptier,
+    );
+
+    monitoring::declare(
+        t,
+        &names,
+        &monitoring::SUBJECTS,
+        definition.alarm_email.as_deref(),
     );
 
     let outputs = [

@@ -43,6 +43,7 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
         maximum_retry_attempts: mapping.maximum_retry_attempts,
         maximum_record_age: Duration::from_secs(mapping.maximum_record_age_in_seconds.into()),
         bisect_batch_on_function_error: true,
+        parallelization_factor: definition.parallelization_factor.get().into(),
         retry_pause: Duration::from_millis(100),
     };
     LocalSettings {
@@ -50,7 +51,7 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
         account_id: LOCAL_ACCOUNT.to_owned(),
         stream_name: names.stream(),
         stream_shape: StreamShape {
-            shard_count: definition.shard_count,
+            shard_count: definition.capacity.initial_shards(),
             retention_hours: RETENTION_HOURS,
         },
         query_function_name: names.function(FunctionKind::QueryApi),

@@ -58,6 +58,28 @@ pub const WRITER: MappingSettings = MappingSettings {
     maximum_record_age_in_seconds: MAXIMUM_RECORD_AGE_IN_SECONDS,
 };
 
+/// Batches of one shard a consumer processes at once, 1 to 10 (Lambda's range,
+/// CreateEventSourceMapping, AWS Lambda API Reference). Lambda keeps each partition key's
+/// records in order across them ("Polling and stream starting positions", "Configuring
+/// parallelization factor", Lambda Developer Guide), and so does the local target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParallelizationFactor(u8);
+
+impl ParallelizationFactor {
+    /// One batch per shard at a time: Lambda's default.
+    pub const ONE: Self = Self(1);
+
+    /// `factor`, if Lambda allows it.
+    pub fn new(factor: u8) -> Option<Self> {
+        (1..=10).contains(&factor).then_some(Self(factor))
+    }
+
+    /// The factor.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
 /// A consumer's on-failure destination.
 #[derive(Debug)]
 pub struct FailureQueue {
@@ -112,6 +134,7 @@ pub fn declare<R>(
     stream: &EventStream,
     failures: &FailureQueue,
     settings: MappingSettings,
+    parallelization_factor: ParallelizationFactor,
     after: &Handle<R>,
 ) {
     provider.custom_resource(
@@ -140,6 +163,7 @@ pub fn declare<R>(
                 i64::from(settings.maximum_record_age_in_seconds).into(),
             ),
             on_failure_destination_arn: Some(failures.queue.arn().into()),
+            parallelization_factor: Some(i64::from(parallelization_factor.get()).into()),
             ..Properties::default()
         },
         ResourceOptions::default().depends_on(after),

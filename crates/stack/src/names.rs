@@ -69,6 +69,16 @@ impl<'a> Names<'a> {
         format!("{}-failures", self.function(kind))
     }
 
+    /// The stack's own name: the dashboard's, and the prefix of its stack-level alarms.
+    pub fn stack(&self) -> String {
+        self.stack.to_string()
+    }
+
+    /// `<stack>-alarms`: the topic the alarms notify.
+    pub fn alarm_topic(&self) -> String {
+        format!("{}-alarms", self.stack)
+    }
+
     /// `<stack>-IoTEventStream`.
     pub fn stream(&self) -> String {
         format!("{}-IoTEventStream", self.stack)

@@ -60,6 +60,8 @@ impl Provider {
                 timeout_seconds: TIMEOUT_SECONDS,
                 environment: BTreeMap::new(),
                 rights,
+                // Runs only while the stack is deployed or deleted: nothing a trace would explain.
+                tracing: false,
                 skips: &[functions::CUSTOM_RESOURCE_DLQ_SKIP],
             },
         );

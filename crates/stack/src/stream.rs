@@ -1,8 +1,9 @@
 //! The Kinesis stream devices put readings on.
 
-use cfn_model::resources::kinesis::{Stream, StreamEncryption};
+use cfn_model::resources::kinesis::{Stream, StreamEncryption, StreamMode, StreamModeDetails};
 use cfn_model::{Handle, Statement, TemplateBuilder};
 
+use crate::StreamCapacity;
 use crate::names::Names;
 
 /// The event stream and the rights its users need.
@@ -21,15 +22,29 @@ pub const LOGICAL_ID: &str = "IoTEventStream";
 pub const RETENTION_HOURS: u32 = 24;
 
 impl EventStream {
-    /// Declares a stream of `shard_count` shards, encrypted at rest with the AWS managed key
+    /// Declares a stream of `capacity`, encrypted at rest with the AWS managed key
     /// `aws/kinesis` (no key policy to manage; its key policy lets this account's principals
     /// use it through Kinesis, so no role needs KMS rights).
-    pub fn declare(template: &mut TemplateBuilder, names: &Names<'_>, shard_count: u32) -> Self {
+    ///
+    /// The mode is always written, so that a change between the two is a change of
+    /// `StreamModeDetails`, which CloudFormation updates with no interruption, like
+    /// `ShardCount` (AWS::Kinesis::Stream, AWS CloudFormation User Guide): the stream, its
+    /// records and its mappings stay.
+    pub fn declare(
+        template: &mut TemplateBuilder,
+        names: &Names<'_>,
+        capacity: StreamCapacity,
+    ) -> Self {
+        let (shard_count, stream_mode) = match capacity {
+            StreamCapacity::Provisioned { shards } => (Some(shards), StreamMode::Provisioned),
+            StreamCapacity::OnDemand => (None, StreamMode::OnDemand),
+        };
         let stream = template.resource(
             LOGICAL_ID,
             Stream {
                 name: Some(names.stream().into()),
                 shard_count,
+                stream_mode_details: Some(StreamModeDetails { stream_mode }),
                 retention_period_hours: Some(RETENTION_HOURS),
                 stream_encryption: Some(StreamEncryption::kms("alias/aws/kinesis")),
             },

@@ -22,6 +22,27 @@ fn demo_template() -> Value {
     serde_json::from_str(&render_demo()).unwrap()
 }
 
+/// The stack with every option its flags turn on: on-demand stream, tracing, alarm address.
+fn every_option() -> StackDefinition {
+    StackDefinition {
+        capacity: iot_stack::StreamCapacity::OnDemand,
+        tracing: true,
+        alarm_email: Some("ops@example.com".to_owned()),
+        ..StackDefinition::new("demo".parse().unwrap())
+    }
+}
+
+/// The templates the lints and the IAM walk check: the default, and every option on.
+fn rendered_variants() -> [(&'static str, String); 2] {
+    [
+        ("default", render_demo()),
+        (
+            "every option",
+            iot_stack::synth::render(&every_option()).unwrap(),
+        ),
+    ]
+}
+
 /// `tool` from PATH (scripts/test puts the test venv first), else from the venv `venv`
 /// beside the workspace; a missing tool fails the test, it never skips it.
 fn find_tool(env_var: Option<&str>, tool: &str, venv: &str) -> PathBuf {
@@ -74,9 +95,12 @@ fn the_checked_in_template_is_what_synth_renders_now() {
 #[test]
 fn cfn_lint_reports_nothing() {
     let cfn_lint = find_tool(None, "cfn-lint", ".venv");
-    let file = write_temp(&render_demo());
+    let files: Vec<_> = rendered_variants()
+        .iter()
+        .map(|(_, template)| write_temp(template))
+        .collect();
     let output = Command::new(&cfn_lint)
-        .arg(file.path())
+        .args(files.iter().map(|file| file.path()))
         .output()
         .unwrap_or_else(|error| panic!("cannot run {}: {error}", cfn_lint.display()));
     assert!(
@@ -137,16 +161,23 @@ fn check_ids(report: &Value, kind: &str) -> BTreeSet<(String, String)> {
 #[test]
 fn checkov_fails_nothing_and_every_skip_is_needed_and_explained() {
     let checkov_path = find_tool(Some("CHECKOV"), "checkov", ".venv-checkov");
-    let template = render_demo();
-    let mut stripped = demo_template();
+    for (variant, template) in rendered_variants() {
+        eprintln!("checkov on the {variant} template");
+        checkov_passes(&checkov_path, &template);
+    }
+}
+
+fn checkov_passes(checkov_path: &Path, template: &str) {
+    let template = template.to_owned();
+    let mut stripped: Value = serde_json::from_str(&template).unwrap();
     for resource in stripped["Resources"].as_object_mut().unwrap().values_mut() {
         resource.as_object_mut().unwrap().remove("Metadata");
     }
     let file = write_temp(&template);
     let stripped_file = write_temp(&stripped.to_string());
     // Both at once: checkov takes seconds per run.
-    let with_skips = checkov(&checkov_path, file.path());
-    let without_skips = checkov(&checkov_path, stripped_file.path());
+    let with_skips = checkov(checkov_path, file.path());
+    let without_skips = checkov(checkov_path, stripped_file.path());
     let with_skips = report(with_skips);
     let without_skips = report(without_skips);
 
@@ -183,7 +214,22 @@ fn checkov_fails_nothing_and_every_skip_is_needed_and_explained() {
 
 /// The rights each identity of the stack needs, by the logical id of the resource holding its
 /// policy. Nothing more may be granted, and nothing less.
-fn designed_rights() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+fn designed_rights(tracing: bool) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let mut rights = untraced_rights();
+    if tracing {
+        for traced in [
+            "IoTS3EventProcessorRole",
+            "IoTDDBEventProcessorRole",
+            "IoTAPIRole",
+        ] {
+            let role = rights.get_mut(traced).unwrap();
+            role.extend(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+        }
+    }
+    rights
+}
+
+fn untraced_rights() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     const WRITE_OWN_LOGS: [&str; 2] = ["logs:CreateLogStream", "logs:PutLogEvents"];
     const READ_STREAM: [&str; 5] = [
         "kinesis:DescribeStream",
@@ -255,8 +301,12 @@ const STAR_RESOURCE_ONLY: [(&str, &str); 2] = [
 
 /// Actions with neither a resource type nor a condition key in the Service Authorization
 /// Reference: `*` without a condition is the narrowest a statement can grant them. Each must
-/// change nothing.
-const STAR_ONLY_WITHOUT_CONDITION: [&str; 1] = ["lambda:ListEventSourceMappings"];
+/// change no resource: listing mappings reads configuration, the X-Ray ones send traces.
+const STAR_ONLY_WITHOUT_CONDITION: [&str; 3] = [
+    "lambda:ListEventSourceMappings",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+];
 
 /// Resources whose policies may hold `Deny` statements (which may use wildcards: denying
 /// more is safe).
@@ -301,7 +351,12 @@ fn as_list(value: &Value) -> Vec<Value> {
 /// Everything wrong with the IAM statements of `template`; empty when each identity has
 /// exactly its designed rights, each scoped to named resources.
 fn iam_violations(template: &Value) -> Vec<String> {
-    let designed = designed_rights();
+    let traced = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|resource| resource["Properties"]["TracingConfig"].is_object());
+    let designed = designed_rights(traced);
     let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut violations = Vec::new();
     for (holder, trust, statement) in statements(template) {
@@ -395,12 +450,14 @@ fn every_iam_statement_grants_only_designed_rights_on_named_resources() {
         "too few statements found: {}",
         found.len()
     );
-    let violations = iam_violations(&template);
-    assert!(
-        violations.is_empty(),
-        "IAM violations:\n{}",
-        violations.join("\n")
-    );
+    for (variant, rendered) in rendered_variants() {
+        let violations = iam_violations(&serde_json::from_str(&rendered).unwrap());
+        assert!(
+            violations.is_empty(),
+            "IAM violations of the {variant} template:\n{}",
+            violations.join("\n")
+        );
+    }
 }
 
 /// The IAM check itself can fail: each kind of excess is caught.
@@ -640,7 +697,7 @@ fn the_cleanup_rights_name_only_the_archive_bucket_and_the_device_user() {
 #[test]
 fn shard_count_and_architecture_come_from_the_definition() {
     let mut definition = StackDefinition::new("demo".parse().unwrap());
-    definition.shard_count = 4;
+    definition.capacity = iot_stack::StreamCapacity::Provisioned { shards: 4 };
     definition.architecture = cfn_model::resources::lambda::Architecture::Arm64;
     let template: Value =
         serde_json::from_str(&iot_stack::synth::render(&definition).unwrap()).unwrap();

@@ -112,6 +112,7 @@ async fn create_makes_exactly_the_requested_mapping_and_answers_its_uuid() {
     assert_eq!(mapping.bisect_batch_on_function_error(), Some(true));
     assert_eq!(mapping.maximum_retry_attempts(), Some(3));
     assert_eq!(mapping.maximum_record_age_in_seconds(), Some(21_600));
+    assert_eq!(mapping.parallelization_factor(), Some(1));
     assert_eq!(
         mapping
             .destination_config()

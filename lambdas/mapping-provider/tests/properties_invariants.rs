@@ -104,6 +104,7 @@ proptest! {
                 prop_assert!((-1..=10_000).contains(&m.maximum_retry_attempts));
                 prop_assert!(m.maximum_record_age_in_seconds == -1
                     || (60..=604_800).contains(&m.maximum_record_age_in_seconds));
+                prop_assert!((1..=10).contains(&m.parallelization_factor));
                 prop_assert!(document.get("Unknown").is_none());
             }
             Err(PropertiesError::NotAnObject(_)) => prop_assert!(!document.is_object()),

@@ -277,6 +277,7 @@ fn the_string_properties_parse_into_the_typed_configuration() {
             on_failure_destination_arn: Some(
                 "arn:aws:sqs:us-east-1:123456789012:demo-IoTDDBEventProcessor-failures".into()
             ),
+            parallelization_factor: 1,
         }
     );
 }

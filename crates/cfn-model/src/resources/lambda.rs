@@ -38,6 +38,9 @@ pub struct Function {
     /// `LoggingConfig`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging_config: Option<LoggingConfig>,
+    /// `TracingConfig`: X-Ray tracing (Lambda's default when `None`: pass-through).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracing_config: Option<TracingConfig>,
 }
 
 fixed_type!(Function, "AWS::Lambda::Function");
@@ -86,6 +89,23 @@ pub struct Environment {
 pub struct LoggingConfig {
     /// `LogGroup`: the name of the log group the function writes to.
     pub log_group: Expr,
+}
+
+/// `TracingConfig`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfig {
+    /// `Mode`.
+    pub mode: TracingMode,
+}
+
+/// X-Ray tracing of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TracingMode {
+    /// Lambda samples invocations and sends traces itself.
+    Active,
+    /// Traces only requests that arrive traced.
+    PassThrough,
 }
 
 impl Handle<Function> {

@@ -8,13 +8,16 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+pub mod cloudwatch;
 pub mod custom;
 pub mod dynamodb;
 pub mod iam;
 pub mod kinesis;
+pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 
 /// The properties of one resource type.

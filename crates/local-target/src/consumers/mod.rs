@@ -28,6 +28,9 @@ pub struct ConsumerStats {
     pub dead_lettered: AtomicU64,
     /// Invocations of the handler, retries included.
     pub invocations: AtomicU64,
+    /// Invocations running now, and the most that ever ran at once (parallelization).
+    pub in_flight: AtomicU64,
+    pub most_in_flight: AtomicU64,
     /// Each shard's checkpoint (newest position finished).
     pub checkpoints: Vec<AtomicU64>,
 }
@@ -40,6 +43,8 @@ impl ConsumerStats {
             delivered: AtomicU64::new(0),
             dead_lettered: AtomicU64::new(0),
             invocations: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            most_in_flight: AtomicU64::new(0),
             checkpoints: (0..shard_count).map(|_| AtomicU64::new(0)).collect(),
         }
     }

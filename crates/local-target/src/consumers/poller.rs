@@ -11,6 +11,12 @@
 //!   fails after `maximum_retry_attempts` retries goes to the dead-letter table, in the same
 //!   transaction that moves the checkpoint past it, so the shard never stalls.
 //! - Records older than the maximum record age are dead-lettered without delivery.
+//! - With a parallelization factor N above 1, up to N batches of the shard are in flight at
+//!   once, as Lambda runs them: the records read are split into N lanes by partition key, so
+//!   each key's records stay in one lane and in order, and the lanes are delivered side by
+//!   side. Dead letters are written as they happen; the checkpoint moves past the records read
+//!   once every lane is done, so a restart redelivers a part (harmless, as above) but skips
+//!   nothing.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -44,6 +50,16 @@ pub struct Poller<H> {
 struct Pending {
     records: Vec<StoredRecord>,
     retries: u32,
+}
+
+/// When a delivery moves the checkpoint.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Commit {
+    /// Past each record as it is done: one batch in flight, in shard order.
+    AsItGoes,
+    /// Not at all (dead letters are written at `checkpoint`, where it stands): other lanes
+    /// hold records before this one's, and the caller moves it once all are done.
+    AtTheEnd { checkpoint: u64 },
 }
 
 /// Why delivery stopped.
@@ -97,7 +113,7 @@ impl<H: BatchHandler> Poller<H> {
                 continue;
             }
             let records = {
-                let (reader, shard, limit) = (reader.clone(), self.shard, self.settings.batch_size);
+                let (reader, shard, limit) = (reader.clone(), self.shard, self.read_limit());
                 blocking(move || lock(&reader).records_after(shard, checkpoint, limit)).await?
             };
             let Some(first) = records.first() else {
@@ -105,7 +121,7 @@ impl<H: BatchHandler> Poller<H> {
                 checkpoint = newest;
                 continue;
             };
-            if records.len() < self.settings.batch_size {
+            if records.len() < self.read_limit() {
                 let window_ends = first.arrival_ms + millis(self.settings.batching_window);
                 let wait = window_ends - now_ms();
                 if wait > 0 {
@@ -117,12 +133,56 @@ impl<H: BatchHandler> Poller<H> {
                     continue;
                 }
             }
-            match self.deliver(&source, records, &mut shutdown).await {
+            let delivered = if self.settings.parallelization_factor > 1 {
+                self.deliver_in_lanes(&source, records, checkpoint, &shutdown)
+                    .await
+            } else {
+                self.deliver(&source, records, Commit::AsItGoes, &mut shutdown)
+                    .await
+            };
+            match delivered {
                 Ok(done) => checkpoint = done,
                 Err(Stop::Shutdown) => return Ok(()),
                 Err(Stop::Storage(error)) => return Err(error),
             }
         }
+    }
+
+    /// Records read at once: a batch for each lane.
+    fn read_limit(&self) -> usize {
+        self.settings.batch_size * self.settings.parallelization_factor.max(1) as usize
+    }
+
+    /// Delivers `records` in lanes by partition key, each lane's batches one after another and
+    /// the lanes at once; moves the checkpoint past them all (from `checkpoint`) when every
+    /// lane is done.
+    async fn deliver_in_lanes(
+        &self,
+        source: &RecordSource,
+        records: Vec<StoredRecord>,
+        checkpoint: u64,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Result<u64, Stop> {
+        let Some(last) = records.last().map(|r| r.position) else {
+            return Ok(checkpoint);
+        };
+        let lanes = lanes(records, self.settings.parallelization_factor);
+        let deliveries = lanes.into_iter().map(|lane| {
+            let mut shutdown = shutdown.clone();
+            async move {
+                for batch in lane.chunks(self.settings.batch_size) {
+                    let commit = Commit::AtTheEnd { checkpoint };
+                    self.deliver(source, batch.to_vec(), commit, &mut shutdown)
+                        .await?;
+                }
+                Ok::<(), Stop>(())
+            }
+        });
+        for outcome in futures_util::future::join_all(deliveries).await {
+            outcome?;
+        }
+        self.checkpoint(last, &[]).await?;
+        Ok(last)
     }
 
     /// Delivers one batch until every record is done or dead-lettered; returns the new
@@ -131,6 +191,7 @@ impl<H: BatchHandler> Poller<H> {
         &self,
         source: &RecordSource,
         records: Vec<StoredRecord>,
+        commit: Commit,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<u64, Stop> {
         let mut checkpoint = 0;
@@ -146,7 +207,7 @@ impl<H: BatchHandler> Poller<H> {
                 .count();
             let (expired, live) = records.split_at(expired);
             if let Some(last) = expired.last() {
-                self.dead_letter(expired, "record older than the maximum record age")
+                self.dead_letter(expired, "record older than the maximum record age", commit)
                     .await?;
                 checkpoint = last.position;
             }
@@ -167,11 +228,18 @@ impl<H: BatchHandler> Poller<H> {
                     .collect(),
             );
             self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+            let running = self.stats.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+            self.stats
+                .most_in_flight
+                .fetch_max(running, Ordering::Relaxed);
             let response = self.handler.handle(event).await;
+            self.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
             let failed_at = first_failure(live, &response);
             let done = &live[..failed_at];
             if let Some(last) = done.last() {
-                self.checkpoint(last.position, &[]).await?;
+                if commit == Commit::AsItGoes {
+                    self.checkpoint(last.position, &[]).await?;
+                }
                 self.stats
                     .delivered
                     .fetch_add(done.len() as u64, Ordering::Relaxed);
@@ -187,7 +255,7 @@ impl<H: BatchHandler> Poller<H> {
                     "still failing after {retries} retries (first failing sequence number {})",
                     rest[0].sequence_number()
                 );
-                self.dead_letter(rest, &reason).await?;
+                self.dead_letter(rest, &reason, commit).await?;
                 checkpoint = rest[rest.len() - 1].position;
                 continue;
             }
@@ -230,7 +298,12 @@ impl<H: BatchHandler> Poller<H> {
         Ok(checkpoint)
     }
 
-    async fn dead_letter(&self, records: &[StoredRecord], reason: &str) -> Result<(), Stop> {
+    async fn dead_letter(
+        &self,
+        records: &[StoredRecord],
+        reason: &str,
+        commit: Commit,
+    ) -> Result<(), Stop> {
         let letters: Vec<DeadLetter> = records
             .iter()
             .map(|r| DeadLetter {
@@ -248,8 +321,11 @@ impl<H: BatchHandler> Poller<H> {
             reason,
             "records dead-lettered"
         );
-        let last = records[records.len() - 1].position;
-        self.checkpoint(last, &letters).await?;
+        let position = match commit {
+            Commit::AsItGoes => records[records.len() - 1].position,
+            Commit::AtTheEnd { checkpoint } => checkpoint,
+        };
+        self.checkpoint(position, &letters).await?;
         self.stats
             .dead_lettered
             .fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -273,6 +349,21 @@ impl<H: BatchHandler> Poller<H> {
             slot.store(position, Ordering::Relaxed);
         }
     }
+}
+
+/// `records` in `count` lanes, each partition key's records in one lane, in shard order.
+fn lanes(records: Vec<StoredRecord>, count: u32) -> Vec<Vec<StoredRecord>> {
+    let mut lanes: Vec<Vec<StoredRecord>> = (0..count).map(|_| Vec::new()).collect();
+    for record in records {
+        // Any hash that is the same for a key every time; the standard one with its fixed
+        // keys is.
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&record.partition_key, &mut hasher);
+        let lane = std::hash::Hasher::finish(&hasher) % u64::from(count.max(1));
+        lanes[lane as usize].push(record);
+    }
+    lanes.retain(|lane| !lane.is_empty());
+    lanes
 }
 
 /// Where the batch must be retried from: the earliest record a failure names. A failure naming

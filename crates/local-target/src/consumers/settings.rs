@@ -22,6 +22,9 @@ pub struct ConsumerSettings {
     pub maximum_record_age: Duration,
     /// Split a failing batch in two and retry the halves separately.
     pub bisect_batch_on_function_error: bool,
+    /// Batches of one shard in flight at once (Lambda's 1 to 10); each partition key's
+    /// records go to one of them, so they stay in order.
+    pub parallelization_factor: u32,
     /// The pause before the first retry; see [`ConsumerSettings::retry_backoff`].
     pub retry_pause: Duration,
 }
@@ -52,6 +55,7 @@ mod tests {
             maximum_retry_attempts: 3,
             maximum_record_age: Duration::from_secs(60),
             bisect_batch_on_function_error: true,
+            parallelization_factor: 1,
             retry_pause: Duration::from_millis(300),
         };
         let backoff = settings.retry_backoff();

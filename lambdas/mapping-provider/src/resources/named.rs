@@ -16,7 +16,12 @@ pub fn required_name(
 ) -> Result<String, String> {
     let mut problems: Vec<String> = unknown
         .keys()
-        .map(|key| format!("{key} is not a property of {resource_type} (known: {property})"))
+        .map(|key| {
+            format!(
+                "{} is not a property of {resource_type} (known: {property})",
+                super::property_name(key)
+            )
+        })
         .collect();
     let name = match field {
         Some(Field::Valid(name)) if !name.trim().is_empty() => Some(name.clone()),
@@ -62,5 +67,31 @@ pub fn answer(
             Answer::success(name, reason)
         }
         Err(reason) => Answer::failed(Some(failed_id), reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The same finding as the mapping's (fuzz/, `provider_properties`): a property named
+    /// `""` is quoted, so the refusal names it.
+    #[test]
+    fn an_empty_property_name_is_quoted_in_the_refusal() {
+        let unknown = BTreeMap::from([(String::new(), Value::from(1))]);
+        let field = Field::Valid("bucket".to_owned());
+        let error = required_name(
+            "Custom::BucketEmptier",
+            "BucketName",
+            Some(&field),
+            &unknown,
+        )
+        .unwrap_err();
+        assert!(
+            error.contains(r#""" is not a property of Custom::BucketEmptier"#),
+            "{error}"
+        );
     }
 }

@@ -167,6 +167,7 @@ impl Mappings for LambdaMappings {
             .bisect_batch_on_function_error(properties.bisect_batch_on_function_error)
             .maximum_retry_attempts(properties.maximum_retry_attempts)
             .maximum_record_age_in_seconds(properties.maximum_record_age_in_seconds)
+            .parallelization_factor(properties.parallelization_factor)
             .enabled(true);
         if properties.on_failure_destination_arn.is_some() {
             call = call.destination_config(destination(properties));
@@ -239,6 +240,7 @@ impl Mappings for LambdaMappings {
             .bisect_batch_on_function_error(properties.bisect_batch_on_function_error)
             .maximum_retry_attempts(properties.maximum_retry_attempts)
             .maximum_record_age_in_seconds(properties.maximum_record_age_in_seconds)
+            .parallelization_factor(properties.parallelization_factor)
             .destination_config(destination(properties))
             .enabled(true);
         match call.send().await {

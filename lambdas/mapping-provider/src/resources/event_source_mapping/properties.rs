@@ -25,6 +25,9 @@ const BATCHING_WINDOW: (i64, i64, i32) = (0, 300, 0);
 const RETRY_ATTEMPTS: (i64, i64, i32) = (-1, 10_000, -1);
 /// Oldest record sent to the function: -1 (no limit) or 60 to 604,800 (7 days); default -1.
 const RECORD_AGE: (i64, i64, i32) = (60, 604_800, -1);
+/// Batches of one shard in flight at once: 1 to 10; default 1 (CreateEventSourceMapping,
+/// AWS Lambda API Reference).
+const PARALLELIZATION: (i64, i64, i32) = (1, 10, 1);
 /// The longest a value is quoted in an error message.
 const QUOTE_MAX: usize = 120;
 
@@ -47,6 +50,8 @@ pub struct MappingProperties {
     pub maximum_record_age_in_seconds: i32,
     /// SQS queue, SNS topic or S3 bucket ARN receiving what Lambda gives up on.
     pub on_failure_destination_arn: Option<String>,
+    /// Batches of one shard processed at once.
+    pub parallelization_factor: i32,
 }
 
 /// One property that is missing, unknown or out of range.
@@ -283,17 +288,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// An unknown property's name as an error names it: as it is, or quoted as JSON when it is
-/// empty or not a plain name, so that `{"": 1}` is refused as `"" is not a property` rather
-/// than ` is not a property` (found by fuzz/, `provider_properties`).
-fn unknown_name(key: &str) -> String {
-    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) {
-        key.to_owned()
-    } else {
-        Value::String(key.to_owned()).to_string()
-    }
-}
-
 /// Reads `properties` with the shared type; a value of the wrong shape stays in its field as
 /// [`Field::Invalid`], so this fails only for a document that is not an object.
 fn read(properties: &Value) -> Result<(&Map<String, Value>, Properties<String>), PropertiesError> {
@@ -316,7 +310,7 @@ impl MappingProperties {
         let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
         for key in read.unknown.keys() {
             reader.fail(
-                unknown_name(key),
+                crate::resources::property_name(key),
                 format!(
                     "is not a property of {RESOURCE_TYPE} (known: {})",
                     known.join(", ")
@@ -352,6 +346,12 @@ impl MappingProperties {
         );
         let maximum_record_age_in_seconds = reader.record_age(&read.maximum_record_age_in_seconds);
         let on_failure_destination_arn = reader.destination(&read.on_failure_destination_arn);
+        let parallelization_factor = reader.ranged(
+            Property::ParallelizationFactor,
+            &read.parallelization_factor,
+            PARALLELIZATION,
+            "a whole number from 1 to 10 (batches of one shard processed at once)",
+        );
 
         match (function_name, stream_arn, starting_position) {
             (Some(function_name), Some(stream_arn), Some(starting_position))
@@ -368,6 +368,7 @@ impl MappingProperties {
                     maximum_retry_attempts,
                     maximum_record_age_in_seconds,
                     on_failure_destination_arn,
+                    parallelization_factor,
                 })
             }
             _ => Err(PropertiesError::Invalid(reader.errors)),
