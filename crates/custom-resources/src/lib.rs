@@ -43,6 +43,17 @@ pub fn resource_properties(properties: &Value) -> Value {
     own
 }
 
+/// An unknown property's name as a refusal names it: as it is, or quoted as JSON when it is
+/// empty or not a plain name, so that `{"": 1}` is refused as `"" is not a property` rather
+/// than ` is not a property` (found by fuzz/, `provider_properties`).
+pub fn property_name(key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        key.to_owned()
+    } else {
+        Value::String(key.to_owned()).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

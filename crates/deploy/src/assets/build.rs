@@ -191,8 +191,10 @@ pub fn zip_bootstrap(executable: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
 }
 
 /// Takes the packages folder's lock, waiting (and saying so) while another build holds it.
-/// The lock goes with the returned file, also when the process dies.
-fn lock_packages(dir: &Path) -> Result<std::fs::File, BuildError> {
+/// The lock goes with the returned file, also when the process dies. Whoever reads the built
+/// binaries takes it too: cargo-lambda copies them into place on every build, even one that
+/// compiled nothing.
+pub fn lock_packages(dir: &Path) -> Result<std::fs::File, BuildError> {
     let path = dir.join(".build.lock");
     let error = |source| BuildError::Lock {
         path: path.clone(),

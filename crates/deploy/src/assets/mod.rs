@@ -11,7 +11,7 @@ use cfn_apply::Asset;
 use iot_stack::assets as parameters;
 use iot_stack::names::FunctionKind;
 
-pub use build::{BuildError, build, cargo_package, lambda_dir};
+pub use build::{BuildError, build, cargo_package, lambda_dir, lock_packages};
 
 /// One function's package, read once: what is hashed is what is uploaded, whatever a later
 /// build writes to the file.

@@ -261,6 +261,15 @@ pub fn built_binary(kind: FunctionKind) -> PathBuf {
         .join("bootstrap")
 }
 
+/// `read`'s result, taken while no deploy can put new binaries in place: cargo-lambda copies
+/// them there on every build, even one that compiled nothing, and another test may be
+/// deploying.
+pub fn reading_built_binaries<T>(read: impl FnOnce() -> T) -> T {
+    let packages = deploy::assets::lambda_dir(&repository(), Architecture::X86_64);
+    let _lock = deploy::assets::lock_packages(&packages).unwrap();
+    read()
+}
+
 /// The custom resources' provider, as the stack's provider function runs it.
 pub fn provider_binary() -> PathBuf {
     built_binary(FunctionKind::MappingProvider)
@@ -331,7 +340,7 @@ pub async fn start_provider(endpoint: &str) -> Provider {
     );
     let copy = tempfile::tempdir().unwrap();
     let bootstrap = copy.path().join("bootstrap");
-    std::fs::copy(&binary, &bootstrap).unwrap();
+    reading_built_binaries(|| std::fs::copy(&binary, &bootstrap)).unwrap();
     Provider {
         process: FunctionProcess::start(&bootstrap, &env).await.unwrap(),
         _copy: copy,

@@ -19,7 +19,7 @@ pub fn required_name(
         .map(|key| {
             format!(
                 "{} is not a property of {resource_type} (known: {property})",
-                super::property_name(key)
+                custom_resources::property_name(key)
             )
         })
         .collect();

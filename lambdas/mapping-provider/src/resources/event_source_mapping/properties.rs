@@ -310,7 +310,7 @@ impl MappingProperties {
         let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
         for key in read.unknown.keys() {
             reader.fail(
-                crate::resources::property_name(key),
+                custom_resources::property_name(key),
                 format!(
                     "is not a property of {RESOURCE_TYPE} (known: {})",
                     known.join(", ")
