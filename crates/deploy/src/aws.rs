@@ -209,6 +209,10 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// STS.
     pub sts: aws_sdk_sts::Client,
+    /// CloudWatch (the stack's alarms, `verify`'s metric).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// DynamoDB (`verify`'s look at the table).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Clients {
@@ -233,6 +237,16 @@ impl Clients {
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),

@@ -1,8 +1,8 @@
 //! The command line: clap's raw flags, turned into a validated [`StackDefinition`] and AWS
 //! target before anything runs.
 //!
-//! With no subcommand the tool deploys; `synth`, `package`, `diff`, `destroy` and `simulate` are
-//! subcommands; `--local` runs the stack on this machine instead. The definition flags and
+//! With no subcommand the tool deploys; `synth`, `package`, `diff`, `destroy`, `rotate-key`,
+//! `simulate`, `status` and `verify` are subcommands; `--local` runs the stack on this machine instead. The definition flags and
 //! the AWS flags are global, so they may come before or after the subcommand.
 
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::aws::AwsArgs;
 use crate::local::LocalArgs;
 use crate::simulate::SimulateArgs;
+use crate::verify::VerifyArgs;
 use crate::workspace::WorkspaceError;
 use cfn_model::resources::lambda::Architecture;
 use iot_stack::mapping::ParallelizationFactor;
@@ -118,6 +119,16 @@ pub enum Command {
     /// Simulated devices putting readings on the stack's stream (AWS or local, as the test
     /// page's config says).
     Simulate(SimulateArgs),
+    /// The stack's health at a glance: each of its alarms' state and why, those in ALARM
+    /// first with what they mean. Exit status 1 when any is in ALARM or missing. With
+    /// --local, from the running local target.
+    Status,
+    /// An end-to-end probe: puts a few readings as the device (the key in the test page's
+    /// config), then confirms with your credentials that each is queryable through the API
+    /// function, in the table, archived, and counted in the metric; reports each step's
+    /// latency. Exit status 1 when a step fails, naming the first. With --local, of the
+    /// running local target.
+    Verify(VerifyArgs),
 }
 
 /// Flags of `synth`.

@@ -1,6 +1,7 @@
-//! The live view while the local target runs: readings in, processed, rejected, dead-lettered, and
-//! each consumer's lag. A redrawn line on a terminal; a line every few seconds otherwise (when
-//! something changed), so logs stay readable.
+//! The live view while the local target runs: readings in, processed, rejected, dead-lettered,
+//! each consumer's lag, and the alarms in ALARM. A redrawn line on a terminal; a line every few
+//! seconds otherwise (when something changed), so logs stay readable. An alarm changing state
+//! also gets a line of its own, with why and what it means, as an alarm's notification would.
 
 use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use local_target::RunningTarget;
+use local_target::alarms::{AlarmReport, AlarmState};
 
 /// One snapshot of the counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub struct Snapshot {
     pub archiver_lag: u64,
     /// Records the writer's consumer has yet to deliver.
     pub writer_lag: u64,
+    /// The alarms in ALARM, by name.
+    pub in_alarm: Vec<String>,
 }
 
 impl Snapshot {
@@ -46,13 +50,23 @@ impl Snapshot {
                 + stats.writer_consumer.dead_lettered.load(Ordering::Relaxed),
             archiver_lag,
             writer_lag,
+            in_alarm: target
+                .alarm_report()
+                .in_alarm()
+                .map(|alarm| alarm.name.clone())
+                .collect(),
         }
     }
 
     /// The line shown.
     pub fn line(&self) -> String {
+        let alarms = if self.in_alarm.is_empty() {
+            "alarms OK".to_owned()
+        } else {
+            format!("ALARM: {}", self.in_alarm.join(", "))
+        };
         format!(
-            "in {} · stored {} · rejected {} · archived {} · dead-lettered {} · lag: archiver {}, writer {}",
+            "in {} · stored {} · rejected {} · archived {} · dead-lettered {} · lag: archiver {}, writer {} · {alarms}",
             self.records_in,
             self.stored,
             self.rejected,
@@ -62,6 +76,20 @@ impl Snapshot {
             self.writer_lag
         )
     }
+}
+
+/// A line for each alarm whose state differs from `before` (or, with no `before`, each one in
+/// ALARM): `ALARM <name>: <reason>. <description>`, or `OK <name>: <reason>`.
+pub fn alarm_changes(before: Option<&AlarmReport>, now: &AlarmReport) -> Vec<String> {
+    now.changed_since(before)
+        .map(|alarm| match alarm.state {
+            AlarmState::Alarm => format!(
+                "ALARM {}: {}. {}",
+                alarm.name, alarm.reason, alarm.description
+            ),
+            AlarmState::Ok => format!("OK {}: {}", alarm.name, alarm.reason),
+        })
+        .collect()
 }
 
 /// Shows the counters until the returned future is dropped.
@@ -83,7 +111,16 @@ pub async fn show(target: &RunningTarget) {
         Duration::from_secs(5)
     };
     let mut last = None;
+    let mut alarms: Option<AlarmReport> = None;
     loop {
+        let report = target.alarm_report();
+        for change in alarm_changes(alarms.as_ref(), &report) {
+            match &bar {
+                Some(bar) => bar.println(&change),
+                None => eprintln!("{change}"),
+            }
+        }
+        alarms = Some(report);
         let now = Snapshot::of(target);
         match &bar {
             Some(bar) => {

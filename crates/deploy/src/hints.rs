@@ -166,8 +166,8 @@ pub fn next_step(error: &anyhow::Error, rerun: &Rerun) -> Option<String> {
             .is_some()
         {
             return Some(format!(
-                "start the local target with `{}` and simulate from another terminal while it \
-                 runs, or deploy to AWS with `{}` first",
+                "start the local target with `{}` and run this command from another terminal \
+                 while it runs, or deploy to AWS with `{}` first",
                 rerun.local().deploy(&[]),
                 rerun.clone().without_local().deploy(&[]),
             ));

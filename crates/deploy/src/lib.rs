@@ -24,6 +24,10 @@
 //!   counters on the terminal.
 //! - [`simulate`], [`testpage_config`]: the device simulator, and the test page's config it
 //!   shares with the AWS deploy and the local target.
+//! - [`status`]: the stack's health from its alarms, on AWS (CloudWatch) and locally (the
+//!   local target's evaluation of the same alarms).
+//! - [`verify`]: the end-to-end probe: readings put as the device, then followed to the query
+//!   function, the table, the archive and the metric, on AWS and locally.
 //! - [`workspace`]: the repository, found from the current directory as cargo finds it.
 //! - [`hints`]: the next step after an error, naming commands that run as printed.
 
@@ -40,5 +44,7 @@ pub mod one_region;
 pub mod progress;
 pub mod run;
 pub mod simulate;
+pub mod status;
 pub mod testpage_config;
+pub mod verify;
 pub mod workspace;

@@ -56,6 +56,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             crate::local::destroy(&definition, &cli.local, &config_js).map(|()| ExitCode::SUCCESS)
         }
+        Some(Command::Status) if local => {
+            let health = crate::status::local(&definition, &cli.local.state_dir(&definition))?;
+            Ok(report_health(&health, definition.stack_name.as_str()))
+        }
+        Some(Command::Verify(args)) if local => {
+            let config = crate::verify::device_config(
+                &cli.config_js_path()?,
+                definition.stack_name.as_str(),
+                crate::testpage_config::Target::Local,
+            )?;
+            let names = iot_stack::names::Names::new(&definition.stack_name);
+            let owner =
+                crate::verify::LocalOwner::open(&cli.local.state_dir(&definition), names.table())?;
+            let runtime = tokio::runtime::Runtime::new().context("failed to start tokio")?;
+            let passed = runtime.block_on(crate::verify::run(&config, &owner, args))?;
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Some(Command::RotateKey) if local => anyhow::bail!(
             "rotate-key replaces the IAM user's key on AWS; the local target makes its own key \
              when its state is new (destroy it with `--local destroy --yes` for a new one)"
@@ -159,6 +180,30 @@ async fn on_aws(
             );
             ExitCode::SUCCESS
         }
+        Some(Command::Verify(args)) => {
+            let config = crate::verify::device_config(
+                config_js,
+                stack.as_str(),
+                crate::testpage_config::Target::Aws,
+            )?;
+            let names = iot_stack::names::Names::new(stack);
+            let owner = crate::verify::AwsOwner {
+                dynamodb: session.clients.dynamodb.clone(),
+                s3: session.clients.s3.clone(),
+                cloudwatch: session.clients.cloudwatch.clone(),
+                table: names.table(),
+                bucket: names.archive_bucket(&session.account),
+            };
+            if crate::verify::run(&config, &owner, args).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Some(Command::Status) => {
+            let health = crate::status::on_aws(&session, definition).await?;
+            report_health(&health, stack.as_str())
+        }
         Some(Command::RotateKey) => {
             let rotated = deployment::rotate_key(&session, stack.as_str(), config_js).await?;
             eprintln!(
@@ -173,6 +218,16 @@ async fn on_aws(
     };
     report_calls(&session, started);
     Ok(code)
+}
+
+/// Prints the health report; exit status 1 unless healthy.
+fn report_health(health: &crate::status::Health, stack: &str) -> ExitCode {
+    print!("{}", health.render(stack));
+    if health.healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn report_calls(session: &Session, started: Instant) {

@@ -277,3 +277,162 @@ fn ctrl_c_at_once_after_ready_is_a_clean_stop() {
         );
     }
 }
+
+/// `deploy --local status`, run as a user runs it: (exit code, standard output, standard error).
+fn status(stack: &str, state: &Path, page: &Path) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .args(local_args(stack, state, page))
+        .arg("status")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A forced dead letter: the archive cannot be written (today's folder is a file), so the
+/// archiver's batch fails its retries and goes to the failure queue. The local alarm on that
+/// queue turns to ALARM on the console, and `status` reports it with exit code 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_turns_its_alarm_on_and_status_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let (code, _, stderr) = status("alarm", &state, &page);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no local target of stack `alarm` has run in")
+            && stderr.contains("--stack-name alarm --local"),
+        "{stderr}"
+    );
+
+    let stack: iot_stack::stack_name::StackName = "alarm".parse().unwrap();
+    let names = iot_stack::names::Names::new(&stack);
+    let count = iot_stack::monitoring::alarms(&names, &iot_stack::monitoring::SUBJECTS).len();
+    let process = start("alarm", &state, &page);
+    let (code, stdout, stderr) = status("alarm", &state, &page);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("stack `alarm` (local, evaluated ")
+            && stdout.contains(&format!("healthy, none of its {count} alarms in ALARM")),
+        "{stdout}"
+    );
+    let alarm = format!(
+        "{}-visible",
+        names.failure_queue(iot_stack::names::FunctionKind::Archiver)
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Tomorrow's too, should the batch arrive after midnight.
+    for ms in [now_ms, now_ms + 86_400_000] {
+        let day = Timestamp::from_millis(ms).unwrap().date();
+        std::fs::write(state.join("archive").join(day), b"").unwrap();
+    }
+    let config = config(&page);
+    let body = serde_json::json!({"sensorid": "alarm-1", "value": 1, "timestamp": timestamp(0)});
+    kinesis(&config)
+        .await
+        .put_record()
+        .stream_name(&config.stack.stream_name)
+        .partition_key("alarm-1")
+        .data(Blob::new(serde_json::to_vec(&body).unwrap()))
+        .send()
+        .await
+        .unwrap();
+
+    let until = Instant::now() + Duration::from_secs(60);
+    let line = loop {
+        let stderr = process.stderr();
+        if let Some(line) = stderr
+            .lines()
+            .find(|line| line.starts_with(&format!("ALARM {alarm}: ")))
+        {
+            break line.to_owned();
+        }
+        assert!(
+            Instant::now() < until,
+            "no ALARM line for {alarm} within 60 s:\n{stderr}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(line.contains(">= 1 in the last 5 min"), "{line}");
+    assert!(
+        line.contains("holds a batch"),
+        "the alarm's description: {line}"
+    );
+
+    let (code, stdout, stderr) = status("alarm", &state, &page);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("1 of {count} alarms need a look")),
+        "{stdout}"
+    );
+    let row = stdout.lines().nth(1).unwrap();
+    assert!(
+        row.trim_start().starts_with("ALARM") && row.contains(&alarm),
+        "{stdout}"
+    );
+    // The writer stored the reading: its side is healthy.
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert_eq!(stored(&state).len(), 1);
+
+    let (exit, stderr) = process.interrupt();
+    assert!(exit.success(), "{exit}: {stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains(&format!("ALARM: {alarm}"))),
+        "the console line names the alarm:\n{stderr}"
+    );
+}
+
+/// `deploy --local verify`, as a user runs it after a start: every step passes, each with its
+/// latency, and the probe's readings are in the table.
+#[test]
+fn verify_follows_its_readings_through_every_step_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let _process = start("probe", &state, &page);
+    let output = Command::new(env!("CARGO_BIN_EXE_deploy"))
+        .args(local_args("probe", &state, &page))
+        .args(["verify", "--readings", "4", "--wait", "60"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let steps: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("  ok "))
+        .collect();
+    assert_eq!(steps.len(), 5, "{stdout}");
+    for (step, words) in steps.iter().zip([
+        "put on stream probe-IoTEventStream",
+        "queryable through probe-IoTAPI",
+        "in table probe-SensorData",
+        "archived in ",
+        "counted in metric Sensors/SensorData",
+    ]) {
+        assert!(
+            step.contains(words) && step.trim_end().ends_with(" ms"),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("verified: every step within"), "{stdout}");
+    let sensor = stdout
+        .split("(sensor ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap();
+    let stored = stored(&state);
+    assert_eq!(stored.keys().filter(|(s, _)| s == sensor).count(), 4);
+    assert!(!stdout.contains(config(&page).key.secret_access_key()));
+}

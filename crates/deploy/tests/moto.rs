@@ -479,3 +479,171 @@ async fn the_device_key_can_put_readings_and_query_and_nothing_else() {
         assert!(denial(&invoke).is_some(), "Invoke {kind:?}: {invoke:?}");
     }
 }
+
+/// `deploy status` on AWS reads the stack's alarms with DescribeAlarms: missing alarms are
+/// named and fail it, one in ALARM fails it with its reason, all OK passes. moto's
+/// CloudFormation creates no `AWS::CloudWatch::Alarm` (see `lifecycle.rs`), so the alarms are
+/// put here under the stack's names, as CloudFormation would name them.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_reports_each_alarm_and_fails_on_one_in_alarm_or_missing() {
+    let endpoint = shared_moto();
+    let config = sdk_config(&endpoint, admin()).await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    let stack = unique_stack_name("status");
+    let status = || {
+        let output = support::deploy(&[
+            "--stack-name",
+            stack.as_str(),
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &endpoint,
+            "status",
+        ]);
+        (output.status.code(), support::stdout(&output))
+    };
+
+    let names = Names::new(&stack);
+    let alarms = iot_stack::monitoring::alarms(&names, &iot_stack::monitoring::SUBJECTS);
+    let count = alarms.len();
+    let (code, stdout) = status();
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{count} of {count} alarms need a look")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("  MISSING ").count(), count, "{stdout}");
+    for alarm in &alarms {
+        cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm.name)
+            .namespace("AWS/Lambda")
+            .metric_name("Errors")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let set = |name: &str, state: aws_sdk_cloudwatch::types::StateValue, reason: &str| {
+        cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason(reason)
+            .send()
+    };
+    for alarm in &alarms {
+        set(
+            &alarm.name,
+            aws_sdk_cloudwatch::types::StateValue::Ok,
+            "quiet",
+        )
+        .await
+        .unwrap();
+    }
+    let (code, stdout) = status();
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("healthy, none of its {count} alarms in ALARM")),
+        "{stdout}"
+    );
+
+    let dead_letters = format!("{}-visible", names.failure_queue(FunctionKind::Writer));
+    set(
+        &dead_letters,
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+        "Threshold Crossed: 1 datapoint [2.0] was greater than or equal to the threshold (1.0).",
+    )
+    .await
+    .unwrap();
+    let (code, stdout) = status();
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("1 of {count} alarms need a look")),
+        "{stdout}"
+    );
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert!(
+        rows[1].trim_start().starts_with("ALARM") && rows[1].contains(&dead_letters),
+        "{stdout}"
+    );
+    assert!(rows[1].contains("1 datapoint [2.0]"), "{stdout}");
+    assert!(rows[2].contains("holds a batch"), "what it means: {stdout}");
+}
+
+/// `deploy verify` on moto, which runs no function: the device's put passes, the query
+/// function's failure is reported as it answered, and every later step says within its
+/// `--wait` what did not arrive and which function to look at, instead of hanging; the exit
+/// status is 1, naming the first step that failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_on_moto_names_the_first_step_that_failed_within_its_wait() {
+    let endpoint = shared_moto();
+    let config = sdk_config(&endpoint, admin()).await;
+    let stack = unique_stack_name("probe");
+    let names = Names::new(&stack);
+    create_stack(&config, &endpoint, &stack).await;
+    let key = aws_sdk_iam::Client::new(&config)
+        .create_access_key()
+        .user_name(names.device_user())
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let page = tempfile::tempdir().unwrap();
+    deploy::testpage_config::TestpageConfig {
+        target: deploy::testpage_config::Target::Aws,
+        stack: deploy::testpage_config::StackAddress {
+            stack_name: stack.to_string(),
+            region: REGION.to_owned(),
+            stream_name: names.stream(),
+            api_function_name: names.function(FunctionKind::QueryApi),
+            kinesis_endpoint: endpoint.clone(),
+            lambda_endpoint: endpoint.clone(),
+        },
+        key: deploy::testpage_config::device_key(key.access_key_id(), key.secret_access_key()),
+    }
+    .write(&page.path().join("config.js"))
+    .unwrap();
+
+    let started = Instant::now();
+    let output = support::deploy(&[
+        "--stack-name",
+        stack.as_str(),
+        "--region",
+        REGION,
+        "--endpoint-url",
+        &endpoint,
+        "--testpage-dir",
+        page.path().to_str().unwrap(),
+        "verify",
+        "--wait",
+        "3",
+    ]);
+    let took = started.elapsed();
+    let stdout = support::stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(took < Duration::from_secs(60), "it took {took:?}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[1].starts_with("  ok    put on stream"), "{stdout}");
+    assert!(
+        lines[2].starts_with("  FAIL  queryable through")
+            && lines[2].contains("answered a function error"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("  FAIL  ").count(), 4, "{stdout}");
+    assert!(
+        stdout.contains("not within 3 s of the put (0 of 3 readings stored); the writer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the first step that failed: queryable through"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(key.secret_access_key()));
+}

@@ -9,14 +9,19 @@
 //! - [`endpoint`]: the loopback HTTP endpoint speaking AWS' wire protocol for what a device uses,
 //!   every request SigV4-checked.
 //! - [`device_api`]: the contract between the endpoint and the rest.
+//! - [`signals`]: what AWS would publish for the stack's resources (Lambda, Kinesis and SQS
+//!   metrics), under AWS's names, into the metrics store.
+//! - [`alarms`]: the stack's alarms evaluated over the metrics store, as CloudWatch does.
 //! - [`state`]: the state folder and the device key.
 //! - [`target`]: all of it started and stopped as one.
 //! - `test_util` (feature `test-util`): an in-memory [`device_api::DeviceApi`] for tests.
 
+pub mod alarms;
 pub mod consumers;
 pub mod device_api;
 pub mod endpoint;
 pub mod handlers;
+pub mod signals;
 pub mod state;
 pub mod storage;
 pub mod target;

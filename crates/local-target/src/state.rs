@@ -36,6 +36,14 @@ impl StateDir {
         })
     }
 
+    /// The folder as it is, for reading what a running target writes there: nothing is
+    /// created.
+    pub fn existing(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+        }
+    }
+
     /// The folder.
     pub fn root(&self) -> &Path {
         &self.root
@@ -55,6 +63,11 @@ impl StateDir {
 
     pub fn archive(&self) -> PathBuf {
         self.root.join("archive")
+    }
+
+    /// The alarms' newest evaluation ([`crate::alarms::AlarmReport`]).
+    pub fn alarms(&self) -> PathBuf {
+        self.root.join("alarms.json")
     }
 
     fn key_path(&self) -> PathBuf {

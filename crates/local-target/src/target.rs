@@ -11,6 +11,7 @@ use telemetry::handlers::answer_query;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::alarms::{AlarmReport, LocalAlarm};
 use crate::consumers::poller::Poller;
 use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
 use crate::device_api::{
@@ -18,10 +19,11 @@ use crate::device_api::{
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
+use crate::signals::Signals;
 use crate::state::StateDir;
 use crate::storage::archive::FolderArchive;
 use crate::storage::metrics::SqliteMetrics;
-use crate::storage::stream::{DurableStream, StreamShape};
+use crate::storage::stream::{DurableStream, StreamShape, now_ms};
 use crate::storage::table::SqliteTable;
 use crate::storage::{StorageError, WalCheckpointer};
 
@@ -35,6 +37,10 @@ pub struct LocalSettings {
     pub query_function_name: String,
     pub archiver: ConsumerSettings,
     pub writer: ConsumerSettings,
+    /// The namespace of the writer's metrics (the stack's).
+    pub metrics_namespace: String,
+    /// The stack's alarms, evaluated over the local metrics.
+    pub alarms: Vec<LocalAlarm>,
     pub state_dir: PathBuf,
     /// Where the endpoint listens; port 0 picks a free one.
     pub listen: SocketAddr,
@@ -87,6 +93,9 @@ pub enum TaskError {
     /// The WAL checkpointer could not copy a WAL back into its database.
     #[error("the WAL checkpoint failed")]
     WalCheckpoint(#[source] StorageError),
+    /// The alarms could not be evaluated, or their report not written.
+    #[error("the alarms' evaluation failed")]
+    Alarms(#[source] StorageError),
     /// The endpoint stopped serving.
     #[error("the endpoint stopped serving")]
     Endpoint(#[source] std::io::Error),
@@ -118,6 +127,8 @@ pub struct RunningTarget {
     pub table: SqliteTable,
     pub metrics: SqliteMetrics,
     pub archive: FolderArchive,
+    /// The alarms' newest evaluation.
+    alarms: watch::Receiver<AlarmReport>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<Result<(), Arc<TaskError>>>,
     /// The first task failure, as soon as it happens.
@@ -132,6 +143,7 @@ struct Devices {
     query_function_name: String,
     table: SqliteTable,
     stats: Arc<TargetStats>,
+    signals: Arc<Signals>,
 }
 
 impl DeviceApi for Devices {
@@ -145,11 +157,14 @@ impl DeviceApi for Devices {
     ) -> Result<Vec<Appended>, StreamUnavailable> {
         let stream = self.stream.clone();
         let count = records.len() as u64;
+        let bytes = records.iter().map(|record| record.data.len()).sum();
         let appended = tokio::task::spawn_blocking(move || stream.append(&records))
             .await
             .map_err(|err| StreamUnavailable(err.to_string()))?
             .map_err(|err| StreamUnavailable(err.to_string()))?;
         self.stats.records_in.fetch_add(count, Ordering::Relaxed);
+        self.signals
+            .records_put(&self.description.name, appended.len(), bytes);
         Ok(appended)
     }
 
@@ -161,7 +176,14 @@ impl DeviceApi for Devices {
         &self,
         payload: serde_json::Value,
     ) -> Result<serde_json::Value, FunctionError> {
-        match answer_query(&self.table, &payload).await {
+        let started = std::time::Instant::now();
+        let answer = answer_query(&self.table, &payload).await;
+        self.signals.invocation(
+            &self.query_function_name,
+            started.elapsed(),
+            answer.is_err(),
+        );
+        match answer {
             Ok(response) => serde_json::to_value(response).map_err(|err| FunctionError {
                 error_type: "InternalError".to_owned(),
                 error_message: err.to_string(),
@@ -178,6 +200,8 @@ impl DeviceApi for Devices {
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the WALs are copied back into their files.
 const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the signals are written to the metrics store and the alarms evaluated.
+const MONITOR_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Opens the state, binds the endpoint, then starts the consumers and the endpoint.
 ///
@@ -190,7 +214,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
     let key = state.device_key()?;
     let stream = DurableStream::open(&state.stream(), settings.stream_shape.clone())?;
     let table = SqliteTable::open(&state.table())?;
-    let metrics = SqliteMetrics::open(&state.metrics())?;
+    let metrics = SqliteMetrics::open(&state.metrics(), &settings.metrics_namespace)?;
     let archive = FolderArchive::open(&state.archive())?;
     let checkpointer = WalCheckpointer::open(&[state.stream(), state.table(), state.metrics()])?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -204,6 +228,23 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         source,
     })?;
     let shards = settings.stream_shape.shard_count;
+    let signals = Arc::new(Signals::new(metrics.clone()));
+    let mut monitor = Monitor {
+        signals: signals.clone(),
+        metrics: metrics.clone(),
+        reader: stream.reader()?,
+        consumers: [&settings.archiver, &settings.writer].map(|consumer| {
+            (
+                consumer.function_name.clone(),
+                consumer.failure_queue_name.clone(),
+            )
+        }),
+        alarms: settings.alarms.clone(),
+        // The states a previous run left, so that a restart logs only real changes.
+        last: AlarmReport::read(&state.alarms()).ok().flatten(),
+        report_path: state.alarms(),
+    };
+    let (alarms_tx, alarms) = watch::channel(monitor.round().map_err(StartError::Storage)?);
 
     let stats = Arc::new(TargetStats {
         records_in: AtomicU64::new(0),
@@ -226,23 +267,26 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         metrics: metrics.clone(),
         counts: stats.writer.clone(),
     });
+    let shared = PollerShared {
+        stream: stream.clone(),
+        signals: signals.clone(),
+        shutdown: shutdown_rx.clone(),
+    };
     spawn_pollers(
         &mut tasks,
         &settings,
-        &stream,
+        &shared,
         &settings.archiver,
         archiver,
         &stats.archiver_consumer,
-        &shutdown_rx,
     );
     spawn_pollers(
         &mut tasks,
         &settings,
-        &stream,
+        &shared,
         &settings.writer,
         writer,
         &stats.writer_consumer,
-        &shutdown_rx,
     );
 
     {
@@ -279,6 +323,23 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             .map_err(TaskError::Panicked)?
         });
     }
+    {
+        let shutdown = shutdown_rx.clone();
+        // A blocking thread of its own, as the checkpointer's: the stream reader's connection
+        // stays on it. A last round after the stop writes what the last batches signalled.
+        tasks.spawn(async move {
+            tokio::task::spawn_blocking(move || {
+                while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
+                    std::thread::sleep(MONITOR_INTERVAL);
+                    let report = monitor.round().map_err(TaskError::Alarms)?;
+                    alarms_tx.send_replace(report);
+                }
+                monitor.round().map_err(TaskError::Alarms).map(drop)
+            })
+            .await
+            .map_err(TaskError::Panicked)?
+        });
+    }
     let devices = Arc::new(Devices {
         description: StreamDescription {
             name: settings.stream_name.clone(),
@@ -291,6 +352,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         query_function_name: settings.query_function_name.clone(),
         table: table.clone(),
         stats: stats.clone(),
+        signals: signals.clone(),
     });
     let endpoint = EndpointSettings {
         region: settings.region.clone(),
@@ -318,10 +380,47 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         table,
         metrics,
         archive,
+        alarms,
         shutdown,
         tasks: tasks.set,
         failure,
     })
+}
+
+/// What writes the signals to the store and evaluates the alarms over them.
+struct Monitor {
+    signals: Arc<Signals>,
+    metrics: SqliteMetrics,
+    reader: crate::storage::stream::StreamReader,
+    /// Each consumer's function and failure queue.
+    consumers: [(String, String); 2],
+    alarms: Vec<LocalAlarm>,
+    last: Option<AlarmReport>,
+    report_path: PathBuf,
+}
+
+impl Monitor {
+    /// Samples the failure queues' depths, writes the signals, evaluates the alarms, logs the
+    /// ones that changed state and writes the report. Blocking.
+    fn round(&mut self) -> Result<AlarmReport, StorageError> {
+        for (function, queue) in &self.consumers {
+            let depth = self.reader.dead_letter_count(function)?;
+            self.signals.queue_depth(queue, depth);
+        }
+        self.signals.flush_blocking()?;
+        let report = crate::alarms::evaluate(&self.metrics, &self.alarms, now_ms())?;
+        for alarm in report.changed_since(self.last.as_ref()) {
+            tracing::warn!(
+                alarm = %alarm.name,
+                state = %alarm.state,
+                reason = %alarm.reason,
+                "alarm state changed"
+            );
+        }
+        report.write(&self.report_path)?;
+        self.last = Some(report.clone());
+        Ok(report)
+    }
 }
 
 /// The folder must exist before the endpoint serves it: a missing one would only show as
@@ -366,26 +465,33 @@ impl Tasks {
     }
 }
 
+/// What every poller shares: the stream, where their signals go, the stop.
+struct PollerShared {
+    stream: DurableStream,
+    signals: Arc<Signals>,
+    shutdown: watch::Receiver<bool>,
+}
+
 fn spawn_pollers<H: BatchHandler>(
     tasks: &mut Tasks,
     settings: &LocalSettings,
-    stream: &DurableStream,
+    shared: &PollerShared,
     consumer: &ConsumerSettings,
     handler: Arc<H>,
     stats: &Arc<ConsumerStats>,
-    shutdown: &watch::Receiver<bool>,
 ) {
     for shard in 0..settings.stream_shape.shard_count {
         let poller = Poller {
             settings: consumer.clone(),
             shard,
-            stream: stream.clone(),
+            stream: shared.stream.clone(),
             stream_arn: settings.stream_arn(),
             region: settings.region.clone(),
             handler: handler.clone(),
             stats: stats.clone(),
+            signals: shared.signals.clone(),
         };
-        let (name, shutdown) = (consumer.function_name.clone(), shutdown.clone());
+        let (name, shutdown) = (consumer.function_name.clone(), shared.shutdown.clone());
         tasks.spawn(async move {
             poller
                 .run(shutdown)
@@ -409,6 +515,11 @@ impl RunningTarget {
             self.stats.archiver_consumer.lag(&heads),
             self.stats.writer_consumer.lag(&heads),
         )
+    }
+
+    /// The alarms' newest evaluation (once a second).
+    pub fn alarm_report(&self) -> AlarmReport {
+        self.alarms.borrow().clone()
     }
 
     /// Waits until both consumers have finished every record appended so far, or `limit`

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use telemetry::timestamp::Timestamp;
 
 use local_target::consumers::poller::Poller;
-use local_target::consumers::{ConsumerSettings, ConsumerStats};
+use local_target::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
 use local_target::device_api::NewRecord;
 use local_target::handlers::{WriterCounts, WriterFunction};
+use local_target::signals::Signals;
 use local_target::storage::metrics::SqliteMetrics;
 use local_target::storage::stream::{DurableStream, StreamShape};
 use local_target::storage::table::SqliteTable;
@@ -27,6 +28,7 @@ const CONSUMER: &str = "test-IoTDDBEventProcessor";
 fn settings(batch_size: usize) -> ConsumerSettings {
     ConsumerSettings {
         function_name: CONSUMER.to_owned(),
+        failure_queue_name: "test-writer-failures".to_owned(),
         role_arn: "arn:aws:iam::000000000000:role/test-role".to_owned(),
         batch_size,
         batching_window: Duration::from_millis(50),
@@ -97,9 +99,11 @@ struct Rig {
     stream: DurableStream,
     table: SqliteTable,
     metrics: SqliteMetrics,
+    signals: Arc<Signals>,
 }
 
 fn rig(dir: &Path, shards: u32) -> Rig {
+    let metrics = SqliteMetrics::open(&dir.join("metrics.db"), "Sensors").unwrap();
     Rig {
         stream: DurableStream::open(
             &dir.join("stream.db"),
@@ -110,24 +114,29 @@ fn rig(dir: &Path, shards: u32) -> Rig {
         )
         .unwrap(),
         table: SqliteTable::open(&dir.join("table.db")).unwrap(),
-        metrics: SqliteMetrics::open(&dir.join("metrics.db")).unwrap(),
+        metrics: metrics.clone(),
+        signals: Arc::new(Signals::new(metrics)),
     }
 }
 
-/// Runs one writer poller per shard over `store` until the consumers caught up with the
+/// The writer core over `store`.
+fn writer<S: ReadingStore + 'static>(rig: &Rig, store: S) -> Arc<impl BatchHandler> {
+    Arc::new(WriterFunction {
+        store,
+        metrics: rig.metrics.clone(),
+        counts: Arc::new(WriterCounts::default()),
+    })
+}
+
+/// Runs one poller per shard delivering to `handler` until the consumers caught up with the
 /// stream's heads, then stops them.
-async fn consume<S: ReadingStore + Clone + 'static>(
+async fn consume<H: BatchHandler>(
     rig: &Rig,
-    store: S,
+    handler: Arc<H>,
     settings: ConsumerSettings,
 ) -> Arc<ConsumerStats> {
     let shards = rig.stream.shape().shard_count;
     let stats = Arc::new(ConsumerStats::new(CONSUMER, shards));
-    let handler = Arc::new(WriterFunction {
-        store,
-        metrics: rig.metrics.clone(),
-        counts: Arc::new(WriterCounts::default()),
-    });
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     for shard in 0..shards {
@@ -139,6 +148,7 @@ async fn consume<S: ReadingStore + Clone + 'static>(
             region: "us-east-1".to_owned(),
             handler: handler.clone(),
             stats: stats.clone(),
+            signals: rig.signals.clone(),
         };
         tasks.push(tokio::spawn(poller.run(stopped.clone())));
     }
@@ -181,7 +191,7 @@ async fn faults_are_retried_bisected_and_dead_lettered_and_nothing_is_missing() 
         table: rig.table.clone(),
         attempts: Arc::default(),
     };
-    let stats = consume(&rig, store, settings(100)).await;
+    let stats = consume(&rig, writer(&rig, store), settings(100)).await;
 
     let stored = rig.table.count_blocking().unwrap();
     let dead = rig.stream.reader().unwrap().dead_letters(CONSUMER).unwrap();
@@ -217,7 +227,7 @@ async fn a_restart_resumes_from_the_checkpoint() {
     let rig = rig(dir.path(), 1);
     let first: Vec<_> = (0..300).map(|n| reading("a", n)).collect();
     rig.stream.append(&first).unwrap();
-    let stats = consume(&rig, rig.table.clone(), settings(100)).await;
+    let stats = consume(&rig, writer(&rig, rig.table.clone()), settings(100)).await;
     assert_eq!(stats.invocations.load(Ordering::Relaxed), 3);
     assert_eq!(
         rig.stream
@@ -242,7 +252,7 @@ async fn a_restart_resumes_from_the_checkpoint() {
     };
     let second: Vec<_> = (300..350).map(|n| reading("a", n)).collect();
     rig.stream.append(&second).unwrap();
-    let stats = consume(&rig, rig.table.clone(), settings(100)).await;
+    let stats = consume(&rig, writer(&rig, rig.table.clone()), settings(100)).await;
     assert_eq!(stats.delivered.load(Ordering::Relaxed), 50);
     assert_eq!(stats.invocations.load(Ordering::Relaxed), 1);
     assert_eq!(rig.table.count_blocking().unwrap(), 350);
@@ -260,7 +270,7 @@ async fn records_older_than_the_maximum_age_are_dead_lettered_not_delivered() {
         maximum_record_age: Duration::from_millis(50),
         ..settings(100)
     };
-    let stats = consume(&rig, rig.table.clone(), settings).await;
+    let stats = consume(&rig, writer(&rig, rig.table.clone()), settings).await;
     assert_eq!(rig.table.count_blocking().unwrap(), 0);
     assert_eq!(stats.dead_lettered.load(Ordering::Relaxed), 10);
     let dead = rig.stream.reader().unwrap().dead_letters(CONSUMER).unwrap();
@@ -308,31 +318,9 @@ async fn a_parallelized_shard_has_batches_in_flight_at_once_and_keeps_each_key_i
         parallelization_factor: 4,
         ..settings(100)
     };
-    let stats = Arc::new(ConsumerStats::new(CONSUMER, 1));
     let handler = Arc::new(OrderRecorder::default());
-    let (stop, stopped) = watch::channel(false);
-    let poller = Poller {
-        settings,
-        shard: 0,
-        stream: rig.stream.clone(),
-        stream_arn: "arn:aws:kinesis:us-east-1:000000000000:stream/test".to_owned(),
-        region: "us-east-1".to_owned(),
-        handler: handler.clone(),
-        stats: stats.clone(),
-    };
-    let task = tokio::spawn(poller.run(stopped));
+    let stats = consume(&rig, handler.clone(), settings).await;
     let head = *rig.stream.head(0).borrow();
-    let until = Instant::now() + Duration::from_secs(60);
-    while stats.lag(&[head]) > 0 {
-        assert!(
-            Instant::now() < until,
-            "stalled: lag {}",
-            stats.lag(&[head])
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.send_replace(true);
-    task.await.unwrap().unwrap();
 
     let most = stats.most_in_flight.load(Ordering::Relaxed);
     assert!(most > 1, "at most {most} batch in flight");

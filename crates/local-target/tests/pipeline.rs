@@ -25,6 +25,7 @@ const QUERY: &str = "pipe-IoTAPI";
 fn consumer(name: &str, batch_size: usize) -> ConsumerSettings {
     ConsumerSettings {
         function_name: name.to_owned(),
+        failure_queue_name: format!("{name}-failures"),
         role_arn: format!("arn:aws:iam::000000000000:role/{name}-role"),
         batch_size,
         batching_window: Duration::from_millis(200),
@@ -48,6 +49,8 @@ async fn start(dir: &Path, shards: u32) -> RunningTarget {
         query_function_name: QUERY.to_owned(),
         archiver: consumer("pipe-IoTS3EventProcessor", 1000),
         writer: consumer("pipe-IoTDDBEventProcessor", 500),
+        metrics_namespace: "Sensors".to_owned(),
+        alarms: Vec::new(),
         state_dir: dir.join("state"),
         listen: "127.0.0.1:0".parse().unwrap(),
         testpage_dir: dir.to_owned(),

@@ -8,11 +8,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use local_target::LocalSettings;
+use local_target::alarms::{Comparison, LocalAlarm, Statistic, Watch};
 use local_target::consumers::ConsumerSettings;
+use local_target::storage::metrics::MetricId;
 use local_target::storage::stream::StreamShape;
 
 use crate::StackDefinition;
 use crate::mapping::{self, MappingSettings};
+use crate::monitoring::{self, MetricName, SUBJECTS, Signal};
 use crate::names::{FunctionKind, Names};
 use crate::stream::RETENTION_HOURS;
 
@@ -37,6 +40,7 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
     let names = Names::new(&definition.stack_name);
     let consumer = |kind: FunctionKind, mapping: &MappingSettings| ConsumerSettings {
         function_name: names.function(kind),
+        failure_queue_name: names.failure_queue(kind),
         role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/{}", names.role(kind)),
         batch_size: mapping.batch_size as usize,
         batching_window: Duration::from_secs(mapping.maximum_batching_window_in_seconds.into()),
@@ -57,8 +61,106 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
         query_function_name: names.function(FunctionKind::QueryApi),
         archiver: consumer(FunctionKind::Archiver, &mapping::ARCHIVER),
         writer: consumer(FunctionKind::Writer, &mapping::WRITER),
+        metrics_namespace: crate::METRICS_NAMESPACE.to_owned(),
+        alarms: alarms(&names),
         state_dir: placement.state_dir,
         listen: placement.listen,
         testpage_dir: placement.testpage_dir,
+    }
+}
+
+/// The stack's alarms, as the template has them, for the local target to evaluate.
+pub fn alarms(names: &Names<'_>) -> Vec<LocalAlarm> {
+    monitoring::alarms(names, &SUBJECTS)
+        .into_iter()
+        .map(|alarm| LocalAlarm {
+            name: alarm.name,
+            description: alarm.description,
+            watch: match alarm.signal {
+                Signal::Metric { metric, statistic } => Watch::Metric {
+                    metric: metric_id(&metric),
+                    statistic: match statistic {
+                        cfn_model::resources::cloudwatch::Statistic::Sum => Statistic::Sum,
+                        cfn_model::resources::cloudwatch::Statistic::Maximum => Statistic::Maximum,
+                        cfn_model::resources::cloudwatch::Statistic::Average => Statistic::Average,
+                    },
+                },
+                Signal::Percent { part, rest, .. } => Watch::Percent {
+                    part: metric_id(&part),
+                    rest: metric_id(&rest),
+                },
+            },
+            threshold: alarm.threshold,
+            comparison: match alarm.comparison {
+                cfn_model::resources::cloudwatch::ComparisonOperator::GreaterThanOrEqualToThreshold => {
+                    Comparison::GreaterThanOrEqualToThreshold
+                }
+                cfn_model::resources::cloudwatch::ComparisonOperator::GreaterThanThreshold => {
+                    Comparison::GreaterThanThreshold
+                }
+            },
+            periods: alarm.periods,
+            period: Duration::from_secs(alarm.period.into()),
+        })
+        .collect()
+}
+
+fn metric_id(metric: &MetricName) -> MetricId {
+    MetricId::new(
+        &metric.namespace,
+        &metric.name,
+        metric
+            .dimensions
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use local_target::signals::PUBLISHED;
+
+    /// What the local target cannot produce, and why: it has no concurrency limit to
+    /// throttle invocations at, and (until the stream has Kinesis' shard limits) no
+    /// throughput to exceed.
+    const NEVER_LOCALLY: [&str; 3] = [
+        "Throttles",
+        "ReadProvisionedThroughputExceeded",
+        "WriteProvisionedThroughputExceeded",
+    ];
+
+    #[test]
+    fn every_local_alarm_watches_a_metric_the_local_target_publishes() {
+        let stack: crate::stack_name::StackName = "demo".parse().unwrap_or_else(|_| unreachable!());
+        let names = Names::new(&stack);
+        let alarms = alarms(&names);
+        assert_eq!(alarms.len(), monitoring::alarms(&names, &SUBJECTS).len());
+        let writer_counters = [
+            telemetry::metrics::READINGS_ACCEPTED,
+            telemetry::metrics::READINGS_REJECTED,
+        ];
+        let mut watched = 0;
+        for alarm in &alarms {
+            let metrics = match &alarm.watch {
+                Watch::Metric { metric, .. } => vec![metric],
+                Watch::Percent { part, rest } => vec![part, rest],
+            };
+            for metric in metrics {
+                let published = PUBLISHED
+                    .contains(&(metric.namespace.as_str(), metric.name.as_str()))
+                    || (metric.namespace == crate::METRICS_NAMESPACE
+                        && writer_counters.contains(&metric.name.as_str())
+                        && metric.dimensions.is_empty());
+                assert!(
+                    published || NEVER_LOCALLY.contains(&metric.name.as_str()),
+                    "{} watches {metric:?}, which the local target does not publish",
+                    alarm.name
+                );
+                watched += usize::from(published);
+            }
+        }
+        // Both iterator ages, both queues, three functions' errors, two counters.
+        assert_eq!(watched, 9);
     }
 }

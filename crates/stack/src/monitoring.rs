@@ -66,6 +66,124 @@ pub const SUBJECTS: Subjects = Subjects {
     ],
 };
 
+/// A metric, by CloudWatch's identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricName {
+    pub namespace: String,
+    pub name: String,
+    /// (name, value) pairs.
+    pub dimensions: Vec<(String, String)>,
+}
+
+impl MetricName {
+    fn new(namespace: &str, name: &str, dimensions: &[(&str, &str)]) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            dimensions: dimensions
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            namespace: self.namespace.clone(),
+            metric_name: self.name.clone(),
+            dimensions: self
+                .dimensions
+                .iter()
+                .map(|(name, value)| Dimension {
+                    name: name.clone(),
+                    value: value.as_str().into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What an alarm watches: one description, rendered into the template's `Watched` here and
+/// evaluated by the local target (`crate::local`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// One metric's statistic per period.
+    Metric {
+        metric: MetricName,
+        statistic: Statistic,
+    },
+    /// `100 × part / (part + rest)` of the two metrics' sums per period, by metric math; a
+    /// period with neither has no value.
+    Percent {
+        part: MetricName,
+        rest: MetricName,
+        label: &'static str,
+    },
+}
+
+impl Signal {
+    fn metric(
+        namespace: &str,
+        name: &str,
+        dimensions: &[(&str, &str)],
+        statistic: Statistic,
+    ) -> Self {
+        Self::Metric {
+            metric: MetricName::new(namespace, name, dimensions),
+            statistic,
+        }
+    }
+
+    /// The alarm's metric, or metric math, as the template says it.
+    pub fn watched(&self, period: u32) -> Watched {
+        match self {
+            Self::Metric { metric, statistic } => {
+                let Metric {
+                    namespace,
+                    metric_name,
+                    dimensions,
+                } = metric.metric();
+                Watched::Metric {
+                    namespace,
+                    metric_name,
+                    dimensions,
+                    statistic: *statistic,
+                    period,
+                }
+            }
+            Self::Percent { part, rest, label } => {
+                let input = |id: &str, metric: &MetricName| MetricDataQuery {
+                    id: id.to_owned(),
+                    expression: None,
+                    metric_stat: Some(MetricStat {
+                        metric: metric.metric(),
+                        period,
+                        stat: Statistic::Sum,
+                    }),
+                    label: None,
+                    return_data: false,
+                };
+                Watched::Expression {
+                    metrics: vec![
+                        input("part", part),
+                        input("rest", rest),
+                        MetricDataQuery {
+                            id: "percent".to_owned(),
+                            // No data in the window is no value, not a breach.
+                            expression: Some(
+                                "100 * FILL(part, 0) / (FILL(part, 0) + FILL(rest, 0))".to_owned(),
+                            ),
+                            metric_stat: None,
+                            label: Some((*label).to_owned()),
+                            return_data: true,
+                        },
+                    ],
+                }
+            }
+        }
+    }
+}
+
 /// One alarm, before it is placed in the template.
 #[derive(Debug, Clone)]
 pub struct AlarmSpec {
@@ -76,7 +194,9 @@ pub struct AlarmSpec {
     /// What it means and what to look at.
     pub description: String,
     /// What it watches.
-    pub watches: Watched,
+    pub signal: Signal,
+    /// The length of each period looked at, in seconds.
+    pub period: u32,
     /// The threshold.
     pub threshold: f64,
     /// How the value is compared to it.
@@ -110,12 +230,13 @@ pub fn alarms(names: &Names<'_>, subjects: &Subjects) -> Vec<AlarmSpec> {
                 threshold / 60_000.0,
                 settings.maximum_record_age_in_seconds / 3600,
             ),
-            watches: metric(
+            signal: Signal::metric(
                 LAMBDA,
                 "IteratorAge",
-                function_dimension(&function),
+                &[("FunctionName", &function)],
                 Statistic::Maximum,
             ),
+            period: PERIOD_SECONDS,
             threshold,
             comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
             periods: 1,
@@ -128,12 +249,13 @@ pub fn alarms(names: &Names<'_>, subjects: &Subjects) -> Vec<AlarmSpec> {
                 "{queue} holds a batch {function} gave up on (its shard and sequence numbers): \
                  the records are still in the stream for the rest of its retention."
             ),
-            watches: metric(
+            signal: Signal::metric(
                 SQS,
                 "ApproximateNumberOfMessagesVisible",
-                vec![dimension("QueueName", &queue)],
+                &[("QueueName", &queue)],
                 Statistic::Maximum,
             ),
+            period: PERIOD_SECONDS,
             threshold: 1.0,
             comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
             periods: 1,
@@ -162,12 +284,13 @@ pub fn alarms(names: &Names<'_>, subjects: &Subjects) -> Vec<AlarmSpec> {
                 logical_id: format!("{}{metric_name}Alarm", kind.suffix()),
                 name: format!("{function}-{what}"),
                 description: format!("{function} had {meaning}: see its log group."),
-                watches: metric(
+                signal: Signal::metric(
                     LAMBDA,
                     metric_name,
-                    function_dimension(&function),
+                    &[("FunctionName", &function)],
                     Statistic::Sum,
                 ),
+                period: PERIOD_SECONDS,
                 threshold: 1.0,
                 comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
                 periods: 1,
@@ -183,12 +306,13 @@ pub fn alarms(names: &Names<'_>, subjects: &Subjects) -> Vec<AlarmSpec> {
              behind. More shards, or on-demand mode, give them more read throughput.",
             READ_THROTTLE_PERIODS * PERIOD_SECONDS / 60
         ),
-        watches: metric(
+        signal: Signal::metric(
             KINESIS,
             "ReadProvisionedThroughputExceeded",
-            vec![dimension("StreamName", &stream)],
+            &[("StreamName", &stream)],
             Statistic::Sum,
         ),
+        period: PERIOD_SECONDS,
         threshold: 0.0,
         comparison: ComparisonOperator::GreaterThanThreshold,
         periods: READ_THROTTLE_PERIODS,
@@ -200,31 +324,17 @@ pub fn alarms(names: &Names<'_>, subjects: &Subjects) -> Vec<AlarmSpec> {
             "Devices' puts to {stream} were refused for throughput: they must retry, and a \
              device that does not loses readings. More shards, or on-demand mode, take more."
         ),
-        watches: metric(
+        signal: Signal::metric(
             KINESIS,
             "WriteProvisionedThroughputExceeded",
-            vec![dimension("StreamName", &stream)],
+            &[("StreamName", &stream)],
             Statistic::Sum,
         ),
+        period: PERIOD_SECONDS,
         threshold: 0.0,
         comparison: ComparisonOperator::GreaterThanThreshold,
         periods: 1,
     });
-    let counter = |id: &str, metric_name: &str| MetricDataQuery {
-        id: id.to_owned(),
-        expression: None,
-        metric_stat: Some(MetricStat {
-            metric: Metric {
-                namespace: METRICS_NAMESPACE.to_owned(),
-                metric_name: metric_name.to_owned(),
-                dimensions: Vec::new(),
-            },
-            period: REJECTED_WINDOW_SECONDS,
-            stat: Statistic::Sum,
-        }),
-        label: None,
-        return_data: false,
-    };
     alarms.push(AlarmSpec {
         logical_id: "WriterRejectedReadingsAlarm".to_owned(),
         name: format!("{stack}-rejected-readings"),
@@ -233,23 +343,20 @@ pub fn alarms(names: &Names<'_>, subjects: &Subjects) -> Vec<AlarmSpec> {
              writer: its log group names each one and why.",
             REJECTED_WINDOW_SECONDS / 60
         ),
-        watches: Watched::Expression {
-            metrics: vec![
-                counter("rejected", telemetry::metrics::READINGS_REJECTED),
-                counter("accepted", telemetry::metrics::READINGS_ACCEPTED),
-                MetricDataQuery {
-                    id: "percent".to_owned(),
-                    // No readings in the window is no value, not a breach.
-                    expression: Some(
-                        "100 * FILL(rejected, 0) / (FILL(rejected, 0) + FILL(accepted, 0))"
-                            .to_owned(),
-                    ),
-                    metric_stat: None,
-                    label: Some("rejected readings (%)".to_owned()),
-                    return_data: true,
-                },
-            ],
+        signal: Signal::Percent {
+            part: MetricName::new(
+                METRICS_NAMESPACE,
+                telemetry::metrics::READINGS_REJECTED,
+                &[],
+            ),
+            rest: MetricName::new(
+                METRICS_NAMESPACE,
+                telemetry::metrics::READINGS_ACCEPTED,
+                &[],
+            ),
+            label: "rejected readings (%)",
         },
+        period: REJECTED_WINDOW_SECONDS,
         threshold: REJECTED_PERCENT,
         comparison: ComparisonOperator::GreaterThanThreshold,
         periods: 1,
@@ -275,7 +382,7 @@ pub fn declare(
             Alarm {
                 alarm_name: alarm.name.as_str().into(),
                 alarm_description: alarm.description.clone(),
-                watches: alarm.watches.clone(),
+                watches: alarm.signal.watched(alarm.period),
                 evaluation_periods: alarm.periods,
                 datapoints_to_alarm: None,
                 threshold: alarm.threshold,
@@ -453,30 +560,4 @@ pub fn dashboard_body(names: &Names<'_>, subjects: &Subjects, alarms: &[AlarmSpe
         },
     }));
     json!({ "widgets": widgets })
-}
-
-fn metric(
-    namespace: &str,
-    name: &str,
-    dimensions: Vec<Dimension>,
-    statistic: Statistic,
-) -> Watched {
-    Watched::Metric {
-        namespace: namespace.to_owned(),
-        metric_name: name.to_owned(),
-        dimensions,
-        statistic,
-        period: PERIOD_SECONDS,
-    }
-}
-
-fn dimension(name: &str, value: &str) -> Dimension {
-    Dimension {
-        name: name.to_owned(),
-        value: value.into(),
-    }
-}
-
-fn function_dimension(function: &str) -> Vec<Dimension> {
-    vec![dimension("FunctionName", function)]
 }

@@ -28,6 +28,7 @@ use telemetry::events::{KinesisEventResponse, RecordSource};
 use tokio::sync::watch;
 
 use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
+use crate::signals::Signals;
 use crate::storage::StorageError;
 use crate::storage::stream::{
     DeadLetter, DurableStream, StoredRecord, StreamReader, now_ms, shard_id,
@@ -44,6 +45,8 @@ pub struct Poller<H> {
     pub region: String,
     pub handler: Arc<H>,
     pub stats: Arc<ConsumerStats>,
+    /// Where each invocation's Lambda metrics go.
+    pub signals: Arc<Signals>,
 }
 
 /// A part of a batch waiting for (another) delivery.
@@ -232,7 +235,15 @@ impl<H: BatchHandler> Poller<H> {
             self.stats
                 .most_in_flight
                 .fetch_max(running, Ordering::Relaxed);
+            let name = &self.settings.function_name;
+            if let Some(last) = live.last() {
+                self.signals.iterator_age(name, last.arrival_ms);
+            }
+            let started = std::time::Instant::now();
             let response = self.handler.handle(event).await;
+            // A reported item failure is a successful invocation to Lambda: only an error
+            // returned by the function counts in `Errors`, and the handler cores return none.
+            self.signals.invocation(name, started.elapsed(), false);
             self.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
             let failed_at = first_failure(live, &response);
             let done = &live[..failed_at];

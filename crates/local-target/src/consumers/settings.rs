@@ -10,6 +10,8 @@ use telemetry::backoff::Backoff;
 pub struct ConsumerSettings {
     /// The consumer function's name; also its checkpoint's name.
     pub function_name: String,
+    /// The name of its failure queue, which its dead letters stand for.
+    pub failure_queue_name: String,
     /// The function's role, delivered as each record's `invokeIdentityArn`.
     pub role_arn: String,
     /// Records per invocation at most.
@@ -49,6 +51,7 @@ mod tests {
     fn retry_pauses_double_from_the_first_up_to_the_cap() {
         let settings = ConsumerSettings {
             function_name: "f".into(),
+            failure_queue_name: "f-failures".into(),
             role_arn: "arn:aws:iam::123456789012:role/f".into(),
             batch_size: 1,
             batching_window: Duration::ZERO,

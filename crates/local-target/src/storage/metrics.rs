@@ -1,50 +1,94 @@
-//! The metrics store: what CloudWatch keeps of the datums, statistic sets aggregated per metric,
-//! sensor and timestamp, so that the local target can show the same numbers.
+//! The metrics store: what CloudWatch keeps, statistic sets per metric (namespace, name,
+//! dimensions) and minute, so that the local target can show and alarm on the same numbers.
+//! The writer's datums land here through the [`Metrics`] port, in the stack's namespace; what
+//! AWS itself would publish for the stack's resources comes from [`crate::signals`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, params};
-use telemetry::metrics::{MetricDatum, Unit};
+use rusqlite::{Connection, OptionalExtension, params};
+use telemetry::metrics::{MetricDatum, SENSOR_ID_DIMENSION, Statistics, Unit};
 use telemetry::ports::{Metrics, PortError};
 
 use crate::storage::{StorageError, open_sqlite, port_call};
+
+/// A metric's identity, as CloudWatch's: namespace, name and dimensions. Dimensions are kept
+/// sorted by name, so one metric has one identity whatever order it was named in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MetricId {
+    pub namespace: String,
+    pub name: String,
+    pub dimensions: Vec<(String, String)>,
+}
+
+impl MetricId {
+    /// The metric `name` of `namespace` with `dimensions` (name, value).
+    pub fn new<'a>(
+        namespace: &str,
+        name: &str,
+        dimensions: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut dimensions: Vec<(String, String)> = dimensions
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        dimensions.sort();
+        Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            dimensions,
+        }
+    }
+
+    /// The dimensions as one column: a JSON array of pairs, unambiguous whatever the values hold.
+    fn dimensions_column(&self) -> String {
+        serde_json::to_string(&self.dimensions).unwrap_or_default()
+    }
+}
+
+/// The start of the minute `ms` falls in (ms since the epoch): CloudWatch's standard
+/// resolution, which every local metric is stored at.
+pub fn minute_of(ms: i64) -> i64 {
+    ms.div_euclid(60_000) * 60_000
+}
+
+/// One point to add: a statistic set for one metric and minute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub metric: MetricId,
+    /// The minute's start, ms since the epoch.
+    pub minute_ms: i64,
+    /// CloudWatch's unit name, such as `Count` or `Milliseconds`.
+    pub unit: &'static str,
+    pub statistics: Statistics,
+}
 
 /// The metrics store.
 #[derive(Clone, Debug)]
 pub struct SqliteMetrics {
     path: PathBuf,
+    /// The namespace the writer's datums are published in (the stack's).
+    namespace: String,
     connection: Arc<Mutex<Connection>>,
 }
 
-/// One aggregated series point, as read back.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MetricPoint {
-    pub name: String,
-    /// The `SensorId` dimension, or empty for the counters.
-    pub sensor_id: String,
-    pub timestamp: String,
-    pub sample_count: f64,
-    pub sum: f64,
-    pub minimum: f64,
-    pub maximum: f64,
-}
-
 impl SqliteMetrics {
-    /// Opens or creates the store in `path`.
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    /// Opens or creates the store in `path`; the writer's datums go to `namespace`.
+    pub fn open(path: &Path, namespace: &str) -> Result<Self, StorageError> {
         let connection = open_sqlite(path)?;
         connection
             .execute_batch(
-                "CREATE TABLE IF NOT EXISTS datums (
-                    name TEXT NOT NULL, sensor_id TEXT NOT NULL, timestamp TEXT NOT NULL,
-                    unit TEXT NOT NULL, sample_count REAL NOT NULL, sum REAL NOT NULL,
+                "CREATE TABLE IF NOT EXISTS points (
+                    namespace TEXT NOT NULL, name TEXT NOT NULL, dimensions TEXT NOT NULL,
+                    minute_ms INTEGER NOT NULL, unit TEXT NOT NULL,
+                    sample_count REAL NOT NULL, sum REAL NOT NULL,
                     minimum REAL NOT NULL, maximum REAL NOT NULL,
-                    PRIMARY KEY (name, sensor_id, timestamp)) WITHOUT ROWID;",
+                    PRIMARY KEY (namespace, name, dimensions, minute_ms)) WITHOUT ROWID;",
             )
             .map_err(StorageError::at(path))?;
         Ok(Self {
             path: path.to_owned(),
+            namespace: namespace.to_owned(),
             connection: Arc::new(Mutex::new(connection)),
         })
     }
@@ -55,34 +99,55 @@ impl SqliteMetrics {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds the datums to their series. Blocking.
+    /// Adds the writer's datums to their series. Blocking.
     pub fn publish_blocking(&self, datums: &[MetricDatum]) -> Result<(), StorageError> {
+        let points: Vec<Point> = datums
+            .iter()
+            .map(|datum| Point {
+                metric: MetricId::new(
+                    &self.namespace,
+                    datum.name,
+                    datum
+                        .sensor_id
+                        .as_deref()
+                        .map(|sensor| (SENSOR_ID_DIMENSION, sensor)),
+                ),
+                minute_ms: minute_of(datum.timestamp.millis()),
+                unit: match datum.unit {
+                    Unit::None => "None",
+                    Unit::Count => "Count",
+                },
+                statistics: datum.statistics,
+            })
+            .collect();
+        self.add_blocking(&points)
+    }
+
+    /// Adds the points to their series, in one transaction. Blocking.
+    pub fn add_blocking(&self, points: &[Point]) -> Result<(), StorageError> {
         let mut connection = self.lock();
         let error = StorageError::at(&self.path);
         let transaction = connection.transaction().map_err(&error)?;
         {
             let mut upsert = transaction
                 .prepare_cached(
-                    "INSERT INTO datums VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (name, sensor_id, timestamp) DO UPDATE SET
+                    "INSERT INTO points VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (namespace, name, dimensions, minute_ms) DO UPDATE SET
                         sample_count = sample_count + excluded.sample_count,
                         sum = sum + excluded.sum,
                         minimum = min(minimum, excluded.minimum),
                         maximum = max(maximum, excluded.maximum)",
                 )
                 .map_err(&error)?;
-            for datum in datums {
-                let unit = match datum.unit {
-                    Unit::None => "None",
-                    Unit::Count => "Count",
-                };
-                let stats = datum.statistics;
+            for point in points {
+                let stats = point.statistics;
                 upsert
                     .execute(params![
-                        datum.name,
-                        datum.sensor_id.as_deref().unwrap_or_default(),
-                        datum.timestamp.to_string(),
-                        unit,
+                        point.metric.namespace,
+                        point.metric.name,
+                        point.metric.dimensions_column(),
+                        point.minute_ms,
+                        point.unit,
                         stats.count,
                         stats.sum,
                         stats.min,
@@ -94,28 +159,74 @@ impl SqliteMetrics {
         transaction.commit().map_err(&error)
     }
 
-    /// Every point of metric `name`, oldest first. Blocking.
-    pub fn series_blocking(&self, name: &str) -> Result<Vec<MetricPoint>, StorageError> {
+    /// The statistics of `metric` over the minutes starting in `[from_ms, to_ms)`, or `None`
+    /// if it has no point there. Blocking.
+    pub fn statistics_blocking(
+        &self,
+        metric: &MetricId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Option<Statistics>, StorageError> {
+        let connection = self.lock();
+        connection
+            .prepare_cached(
+                "SELECT sum(sample_count), sum(sum), min(minimum), max(maximum) FROM points
+                 WHERE namespace = ?1 AND name = ?2 AND dimensions = ?3
+                   AND minute_ms >= ?4 AND minute_ms < ?5
+                 HAVING count(*) > 0",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(
+                        params![
+                            metric.namespace,
+                            metric.name,
+                            metric.dimensions_column(),
+                            from_ms,
+                            to_ms
+                        ],
+                        |row| {
+                            Ok(Statistics {
+                                count: row.get(0)?,
+                                sum: row.get(1)?,
+                                min: row.get(2)?,
+                                max: row.get(3)?,
+                            })
+                        },
+                    )
+                    .optional()
+            })
+            .map_err(StorageError::at(&self.path))
+    }
+
+    /// Every point of `metric`, oldest first: (minute start, statistics). Blocking.
+    pub fn series_blocking(
+        &self,
+        metric: &MetricId,
+    ) -> Result<Vec<(i64, Statistics)>, StorageError> {
         let connection = self.lock();
         let error = StorageError::at(&self.path);
         let mut statement = connection
-            .prepare(
-                "SELECT sensor_id, timestamp, sample_count, sum, minimum, maximum FROM datums
-                 WHERE name = ?1 ORDER BY timestamp, sensor_id",
+            .prepare_cached(
+                "SELECT minute_ms, sample_count, sum, minimum, maximum FROM points
+                 WHERE namespace = ?1 AND name = ?2 AND dimensions = ?3 ORDER BY minute_ms",
             )
             .map_err(&error)?;
         let rows = statement
-            .query_map([name], |row| {
-                Ok(MetricPoint {
-                    name: name.to_owned(),
-                    sensor_id: row.get(0)?,
-                    timestamp: row.get(1)?,
-                    sample_count: row.get(2)?,
-                    sum: row.get(3)?,
-                    minimum: row.get(4)?,
-                    maximum: row.get(5)?,
-                })
-            })
+            .query_map(
+                params![metric.namespace, metric.name, metric.dimensions_column()],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        Statistics {
+                            count: row.get(1)?,
+                            sum: row.get(2)?,
+                            min: row.get(3)?,
+                            max: row.get(4)?,
+                        },
+                    ))
+                },
+            )
             .map_err(&error)?;
         rows.collect::<Result<_, _>>().map_err(&error)
     }
@@ -126,5 +237,67 @@ impl Metrics for SqliteMetrics {
         let store = self.clone();
         let datums = datums.to_vec();
         port_call("metrics write", move || store.publish_blocking(&datums)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn stats(value: f64) -> Statistics {
+        Statistics {
+            count: 1.0,
+            sum: value,
+            min: value,
+            max: value,
+        }
+    }
+
+    #[test]
+    fn points_of_one_metric_and_minute_add_up_and_windows_select_minutes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteMetrics::open(&dir.path().join("metrics.db"), "Sensors").unwrap();
+        let errors = MetricId::new("AWS/Lambda", "Errors", [("FunctionName", "demo-writer")]);
+        let other = MetricId::new("AWS/Lambda", "Errors", [("FunctionName", "demo-archiver")]);
+        let point = |metric: &MetricId, minute_ms, value| Point {
+            metric: metric.clone(),
+            minute_ms,
+            unit: "Count",
+            statistics: stats(value),
+        };
+        store
+            .add_blocking(&[
+                point(&errors, 60_000, 1.0),
+                point(&errors, 60_000, 3.0),
+                point(&errors, 120_000, 0.0),
+                point(&other, 60_000, 7.0),
+            ])
+            .unwrap();
+        let first = store
+            .statistics_blocking(&errors, 60_000, 120_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.count, 2.0);
+        assert_eq!((first.sum, first.min, first.max), (4.0, 1.0, 3.0));
+        let both = store
+            .statistics_blocking(&errors, 0, 180_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!((both.count, both.sum), (3.0, 4.0));
+        assert_eq!(
+            store
+                .statistics_blocking(&errors, 180_000, 240_000)
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.series_blocking(&errors).unwrap().len(), 2);
+        // Dimensions named in another order are the same metric.
+        let a = MetricId::new("N", "M", [("B", "2"), ("A", "1")]);
+        let b = MetricId::new("N", "M", [("A", "1"), ("B", "2")]);
+        assert_eq!(a, b);
+        assert_eq!(minute_of(119_999), 60_000);
+        assert_eq!(minute_of(-1), -60_000);
     }
 }

@@ -444,6 +444,18 @@ impl StreamReader {
             .map_err(StorageError::at(&self.path))
     }
 
+    /// How many dead letters `consumer` has: its failure queue's depth.
+    pub fn dead_letter_count(&self, consumer: &str) -> Result<usize, StorageError> {
+        self.connection
+            .query_row(
+                "SELECT count(*) FROM dead_letters WHERE consumer = ?1",
+                [consumer],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|count| usize::try_from(count).unwrap_or_default())
+            .map_err(StorageError::at(&self.path))
+    }
+
     /// Every dead letter of `consumer`.
     pub fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetter>, StorageError> {
         let mut statement = self
