@@ -173,8 +173,8 @@ pub struct DefinitionArgs {
 
     /// Batches of one shard each consumer processes at once, 1 to 10; each partition key's
     /// readings still arrive in order.
-    #[arg(long, global = true, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=10))]
-    pub parallelization_factor: u8,
+    #[arg(long, global = true, value_name = "N", default_value = "1", value_parser = parse_parallelization_factor)]
+    pub parallelization_factor: ParallelizationFactor,
 
     /// Turn on X-Ray active tracing of the functions (X-Ray charges per trace recorded).
     #[arg(long, global = true)]
@@ -210,6 +210,17 @@ fn parse_email(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// A factor Lambda allows, 1 to 10, as the definition holds it.
+fn parse_parallelization_factor(value: &str) -> Result<ParallelizationFactor, String> {
+    value
+        .parse::<u8>()
+        .ok()
+        .and_then(ParallelizationFactor::new)
+        .ok_or_else(|| {
+            format!("`{value}` is not a parallelization factor: Lambda takes a whole number from 1 to 10")
+        })
+}
+
 /// `--arch` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ArchitectureArg {
@@ -234,9 +245,7 @@ impl DefinitionArgs {
                 ArchitectureArg::X86_64 => Architecture::X86_64,
                 ArchitectureArg::Arm64 => Architecture::Arm64,
             },
-            // clap's range (1 to 10) is Lambda's, so `new` always takes it.
-            parallelization_factor: ParallelizationFactor::new(self.parallelization_factor)
-                .unwrap_or(ParallelizationFactor::ONE),
+            parallelization_factor: self.parallelization_factor,
             tracing: self.tracing,
             alarm_email: self.alarm_email.clone(),
             ..StackDefinition::new(stack_name)
@@ -318,6 +327,34 @@ mod tests {
         assert_eq!(definition.capacity, StreamCapacity::OnDemand);
         assert!(definition.tracing);
         assert_eq!(definition.alarm_email.as_deref(), Some("ops@example.com"));
+    }
+
+    #[test]
+    fn a_parallelization_factor_outside_lambdas_range_is_refused_by_name() {
+        let parse = |factor: &str| {
+            Cli::try_parse_from([
+                "deploy",
+                "--stack-name",
+                "demo",
+                "--parallelization-factor",
+                factor,
+            ])
+        };
+        let cli = parse("4").unwrap();
+        let definition = cli.definition.definition(cli.stack_name.unwrap());
+        assert_eq!(definition.parallelization_factor.get(), 4);
+        let default = Cli::try_parse_from(["deploy", "--stack-name", "demo"]).unwrap();
+        assert_eq!(
+            default.definition.parallelization_factor,
+            ParallelizationFactor::ONE
+        );
+        for bad in ["0", "11", "x", "2.5"] {
+            let text = parse(bad).unwrap_err().to_string();
+            assert!(
+                text.contains("--parallelization-factor") && text.contains("from 1 to 10"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
