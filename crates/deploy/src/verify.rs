@@ -6,9 +6,9 @@
 //! - the batch that holds it is in the archive;
 //! - the per-sensor metric counts it.
 //!
-//! Each step reports its latency from the put's acknowledgement. Every step waits until one
-//! shared deadline, so the probe ends within `--wait` seconds whatever fails, and a step that
-//! fails does not hide how the others went. The exit status is 1 when any step failed, and the
+//! Each step reports its latency from the put's acknowledgement. The four are followed at
+//! once, each until one shared deadline, so the probe ends within `--wait` seconds whatever
+//! fails, and a step that fails does not hide how the others went. The exit status is 1 when any step failed, and the
 //! first one is named.
 
 use std::future::Future;
@@ -156,61 +156,65 @@ pub async fn run(
     }];
     spinner.line(&step_line(&steps[0]));
 
-    let name = format!(
-        "queryable through {} (sensor {})",
-        config.stack.api_function_name, probe.sensor_id
-    );
-    spinner.say(&format!("waiting until {name}"));
-    let outcome = until(
-        deadline,
-        acknowledged,
-        "the writer function stores them: its log group and `deploy status` say why it did not",
-        || queryable(&device.lambda, config, &probe),
-    )
-    .await;
-    steps.push(Step { name, outcome });
-    spinner.line(&step_line(&steps[steps.len() - 1]));
-
-    let name = format!("in table {table}");
-    spinner.say(&format!("looking for the readings {name}"));
+    // The four are followed at once, so that each latency is when that step was reached, not
+    // when the one before it was.
+    spinner
+        .say("following the readings to the query function, the table, the archive and the metric");
     let count = probe.timestamps.len();
-    let outcome = until(deadline, acknowledged, WRITER, || async {
-        let stored = owner.stored(&probe).await?;
-        Ok((stored == count)
-            .then_some(())
-            .ok_or(format!("{stored} of {count} readings stored")))
-    })
-    .await;
-    steps.push(Step { name, outcome });
-    spinner.line(&step_line(&steps[steps.len() - 1]));
-
-    let name = format!("archived in {archive}");
-    spinner.say(&format!("looking for the readings' batch {name}"));
-    let outcome = until(
-        deadline,
-        acknowledged,
-        "the archiver function writes them: its log group and `deploy status` say why it did not",
-        || archived(owner, &probe),
-    )
-    .await;
-    steps.push(Step { name, outcome });
-    spinner.line(&step_line(&steps[steps.len() - 1]));
-
-    let name = format!("counted in metric {metric}");
-    spinner.say(&format!("waiting until the readings are {name}"));
     // A minute back: the datums are per minute, and the readings' own may start before the put.
     let from_ms = probe.put_ms - 60_000;
-    let outcome = until(deadline, acknowledged, WRITER, || async {
-        let counted = owner.counted(&probe, from_ms).await?;
-        Ok((counted >= count as f64).then_some(()).ok_or(format!(
-            "{} of {count} readings counted",
-            counted.round() as u64
-        )))
-    })
-    .await;
-    steps.push(Step { name, outcome });
+    let (query, stored, archive_found, counted) = tokio::join!(
+        until(
+            deadline,
+            acknowledged,
+            "the writer function stores them: its log group and `deploy status` say why it did not",
+            || queryable(&device.lambda, config, &probe),
+        ),
+        until(deadline, acknowledged, WRITER, || async {
+            let stored = owner.stored(&probe).await?;
+            Ok((stored == count)
+                .then_some(())
+                .ok_or(format!("{stored} of {count} readings stored")))
+        }),
+        until(
+            deadline,
+            acknowledged,
+            "the archiver function writes them: its log group and `deploy status` say why it did not",
+            || archived(owner, &probe),
+        ),
+        until(deadline, acknowledged, WRITER, || async {
+            let counted = owner.counted(&probe, from_ms).await?;
+            Ok((counted >= count as f64).then_some(()).ok_or(format!(
+                "{} of {count} readings counted",
+                counted.round() as u64
+            )))
+        }),
+    );
     spinner.done();
-    spinner.line(&step_line(&steps[steps.len() - 1]));
+    steps.extend([
+        Step {
+            name: format!(
+                "queryable through {} (sensor {})",
+                config.stack.api_function_name, probe.sensor_id
+            ),
+            outcome: query,
+        },
+        Step {
+            name: format!("in table {table}"),
+            outcome: stored,
+        },
+        Step {
+            name: format!("archived in {archive}"),
+            outcome: archive_found,
+        },
+        Step {
+            name: format!("counted in metric {metric}"),
+            outcome: counted,
+        },
+    ]);
+    for step in &steps[1..] {
+        spinner.line(&step_line(step));
+    }
 
     match steps.iter().find(|step| step.outcome.is_err()) {
         None => {
