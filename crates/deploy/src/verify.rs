@@ -33,7 +33,7 @@ use crate::testpage_config::{Target, TestpageConfig};
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     /// Readings to put, from one new sensor (`verify-<time>`).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub readings: u32,
 
     /// How long the readings may take to reach every step, in seconds. On AWS the metric can
