@@ -162,6 +162,16 @@ pub fn next_step(error: &anyhow::Error, rerun: &Rerun) -> Option<String> {
             return build_error(build);
         }
         if cause
+            .downcast_ref::<crate::status::NoLocalTarget>()
+            .is_some()
+        {
+            return Some(format!(
+                "start the local target with `{}` and run this command again from another \
+                 terminal while it runs",
+                rerun.local().deploy(&[]),
+            ));
+        }
+        if cause
             .downcast_ref::<crate::simulate::NoStackConfigured>()
             .is_some()
         {

@@ -67,8 +67,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::testpage_config::Target::Local,
             )?;
             let names = iot_stack::names::Names::new(&definition.stack_name);
-            let owner =
-                crate::verify::LocalOwner::open(&cli.local.state_dir(&definition), names.table())?;
+            let owner = crate::verify::LocalOwner::open(
+                &cli.local.state_dir(&definition),
+                definition.stack_name.as_str(),
+                names.table(),
+            )?;
             let runtime = tokio::runtime::Runtime::new().context("failed to start tokio")?;
             let passed = runtime.block_on(crate::verify::run(&config, &owner, args))?;
             Ok(if passed {

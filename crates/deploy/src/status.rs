@@ -5,7 +5,7 @@
 //! (`local_target::alarms`). Exit status 1 when any alarm is in ALARM, or missing.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -35,6 +35,12 @@ pub enum State {
 }
 
 impl State {
+    /// In ALARM or missing. INSUFFICIENT_DATA is a new alarm's state until its first period
+    /// ends; with missing data treated as not breaching it means nothing is wrong.
+    fn needs_a_look(self) -> bool {
+        matches!(self, Self::Alarm | Self::Missing)
+    }
+
     fn label(self) -> &'static str {
         match self {
             Self::Ok => "OK",
@@ -65,28 +71,17 @@ pub struct Health {
 }
 
 impl Health {
-    /// No alarm in ALARM and none missing. INSUFFICIENT_DATA is a new alarm's state until its
-    /// first period ends; with missing data treated as not breaching it means nothing is wrong.
+    /// No alarm in ALARM and none missing.
     pub fn healthy(&self) -> bool {
-        self.rows
-            .iter()
-            .all(|row| matches!(row.state, State::Ok | State::InsufficientData))
+        !self.rows.iter().any(|row| row.state.needs_a_look())
     }
 
     /// The report shown: a summary line, then one line per alarm, those that need a look
     /// first, each in ALARM followed by what it means.
     pub fn render(&self, stack: &str) -> String {
         let mut rows: Vec<&Row> = self.rows.iter().collect();
-        rows.sort_by_key(|row| {
-            (
-                matches!(row.state, State::Ok | State::InsufficientData),
-                row.name.clone(),
-            )
-        });
-        let bad = rows
-            .iter()
-            .filter(|row| !matches!(row.state, State::Ok | State::InsufficientData))
-            .count();
+        rows.sort_by_key(|row| (!row.state.needs_a_look(), row.name.clone()));
+        let bad = rows.iter().filter(|row| row.state.needs_a_look()).count();
         let width = rows.iter().map(|row| row.name.len()).max().unwrap_or(0);
         let mut text = format!(
             "stack `{stack}` ({}): {}\n",
@@ -113,31 +108,39 @@ impl Health {
     }
 }
 
+/// No local target of the stack runs on this state folder; [`crate::hints`] names the command
+/// that starts it, with the user's own folders and port.
+#[derive(Debug, thiserror::Error)]
+pub enum NoLocalTarget {
+    /// None ever ran there.
+    #[error("no local target of stack `{stack}` has run in {}", state_dir.display())]
+    NeverRan { stack: String, state_dir: PathBuf },
+    /// One ran, and its last evaluation is stale.
+    #[error(
+        "the local target of stack `{stack}` is not running: its alarms were last evaluated \
+         {seconds_ago} s ago (it evaluates them every second while it runs)"
+    )]
+    Stopped { stack: String, seconds_ago: u64 },
+}
+
 /// The local stack's health, from the report its running target writes in `state_dir`.
 pub fn local(definition: &StackDefinition, state_dir: &Path) -> anyhow::Result<Health> {
     let path = StateDir::existing(state_dir).alarms();
-    let start = format!(
-        "start it with `cargo run -p deploy -- --stack-name {} --local`",
-        definition.stack_name
-    );
+    let stack = definition.stack_name.to_string();
     let report = AlarmReport::read(&path)
         .with_context(|| format!("failed to read the local alarms in {}", path.display()))?
-        .with_context(|| {
-            format!(
-                "no local target of stack `{}` has run in {}: {start}",
-                definition.stack_name,
-                state_dir.display()
-            )
+        .ok_or_else(|| NoLocalTarget::NeverRan {
+            stack: stack.clone(),
+            state_dir: state_dir.to_owned(),
         })?;
     let age_ms = local_target::storage::stream::now_ms() - report.evaluated_at_ms;
     let age = Duration::from_millis(u64::try_from(age_ms).unwrap_or_default());
     if age > LOCAL_STALE_AFTER {
-        anyhow::bail!(
-            "the local target of stack `{}` is not running: its alarms were last evaluated {} s \
-             ago (it evaluates them every second while it runs); {start}",
-            definition.stack_name,
-            age.as_secs()
-        );
+        return Err(NoLocalTarget::Stopped {
+            stack,
+            seconds_ago: age.as_secs(),
+        }
+        .into());
     }
     Ok(Health {
         source: format!("local, evaluated {:.1} s ago", age.as_secs_f64()),

@@ -11,9 +11,11 @@
 //! fails, and a step that fails does not hide how the others went. The exit status is 1 when any step failed, and the
 //! first one is named.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -136,12 +138,13 @@ pub async fn run(
     let spinner = Spinner::new();
     spinner.say("putting the readings on the stream");
     let started = Instant::now();
+    let put_step = format!("put on stream {}", config.stack.stream_name);
     let probe = match put(&device.kinesis, config, args.readings).await {
         Ok(probe) => probe,
         Err(error) => {
             spinner.done();
             spinner.line(&step_line(&Step {
-                name: format!("put on stream {}", config.stack.stream_name),
+                name: put_step,
                 outcome: Err(format!("{error:#}")),
             }));
             println!("verify failed at its first step: put on the stream");
@@ -151,7 +154,7 @@ pub async fn run(
     let acknowledged = Instant::now();
     let deadline = acknowledged + Duration::from_secs(args.wait);
     let mut steps = vec![Step {
-        name: format!("put on stream {}", config.stack.stream_name),
+        name: put_step,
         outcome: Ok(acknowledged - started),
     }];
     spinner.line(&step_line(&steps[0]));
@@ -163,6 +166,7 @@ pub async fn run(
     let count = probe.timestamps.len();
     // A minute back: the datums are per minute, and the readings' own may start before the put.
     let from_ms = probe.put_ms - 60_000;
+    let search = Mutex::new(ArchiveSearch::default());
     let (query, stored, archive_found, counted) = tokio::join!(
         until(
             deadline,
@@ -180,7 +184,7 @@ pub async fn run(
             deadline,
             acknowledged,
             "the archiver function writes them: its log group and `deploy status` say why it did not",
-            || archived(owner, &probe),
+            || archived(owner, &probe, &search),
         ),
         until(deadline, acknowledged, WRITER, || async {
             let counted = owner.counted(&probe, from_ms).await?;
@@ -334,7 +338,7 @@ async fn put(
         .set_records(Some(entries))
         .send()
         .await
-        .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+        .map_err(call_failed)
         .with_context(|| format!("PutRecords to {} failed", config.stack.stream_name))?;
     if let Some(failed) = output
         .records()
@@ -372,7 +376,7 @@ async fn queryable(
         .payload(aws_sdk_lambda::primitives::Blob::new(request.to_string()))
         .send()
         .await
-        .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+        .map_err(call_failed)
         .with_context(|| format!("Invoke of {} failed", config.stack.api_function_name))?;
     let payload = output
         .payload()
@@ -410,51 +414,84 @@ async fn queryable(
         )))
 }
 
+/// What the archive search has done so far. An object does not change once written, so
+/// each is read once, however often the step looks again.
+#[derive(Debug, Default)]
+struct ArchiveSearch {
+    read: HashSet<String>,
+    found: HashSet<String>,
+}
+
 /// Whether the archive holds every reading of the probe. Objects are keyed by their batch's
 /// first sequence number, so the batches that can hold a reading are those keyed at or before
-/// it: the nearest few are read.
-async fn archived(owner: &impl OwnerView, probe: &Probe) -> anyhow::Result<Result<(), String>> {
+/// it: the nearest few not read yet are read.
+async fn archived(
+    owner: &impl OwnerView,
+    probe: &Probe,
+    search: &Mutex<ArchiveSearch>,
+) -> anyhow::Result<Result<(), String>> {
     const NEAREST: usize = 20;
     let Some(last) = probe.sequence_numbers.iter().max_by(|a, b| numeric(a, b)) else {
         return Ok(Err("the put returned no sequence numbers".to_owned()));
     };
-    let mut candidates = Vec::new();
     // A batch that began before midnight is under the day before.
-    for day_ms in [probe.put_ms - 600_000, probe.put_ms] {
-        let prefix = format!("{}/", Timestamp::from_millis(day_ms)?.date());
+    let mut days = vec![
+        Timestamp::from_millis(probe.put_ms - 600_000)?.date(),
+        Timestamp::from_millis(probe.put_ms)?.date(),
+    ];
+    days.dedup();
+    let mut candidates = Vec::new();
+    for day in days {
+        let prefix = format!("{day}/");
         for key in owner.archive_keys(&prefix).await? {
-            let Some(first) = key
+            let first = key
                 .strip_prefix(&prefix)
                 .and_then(|rest| rest.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            if numeric(first, last).is_le() && !candidates.iter().any(|(k, _)| k == &key) {
-                candidates.push((key.clone(), first.to_owned()));
+                .map(str::to_owned);
+            if let Some(first) = first
+                && numeric(&first, last).is_le()
+                && !lock(search).read.contains(&key)
+            {
+                candidates.push((key, first));
             }
         }
     }
     candidates.sort_by(|(_, a), (_, b)| numeric(b, a));
-    let mut missing: Vec<&String> = probe.sequence_numbers.iter().collect();
-    for (key, _) in candidates.iter().take(NEAREST) {
-        let body = owner.archive_object(key).await?;
+    for (key, _) in candidates.into_iter().take(NEAREST) {
+        let body = owner.archive_object(&key).await?;
         let batch: ArchiveBody<'_> = serde_json::from_slice(&body)
             .with_context(|| format!("archive object {key} is not an archived batch"))?;
-        missing.retain(|sequence| {
-            !batch
+        let mut search = lock(search);
+        for sequence in &probe.sequence_numbers {
+            if batch
                 .records
                 .iter()
                 .any(|record| record.sequence_number == sequence.as_str())
-        });
-        if missing.is_empty() {
-            return Ok(Ok(()));
+            {
+                search.found.insert(sequence.clone());
+            }
+        }
+        search.read.insert(key);
+        if search.found.len() == probe.sequence_numbers.len() {
+            break;
         }
     }
-    Ok(Err(format!(
-        "{} of {} readings archived",
-        probe.sequence_numbers.len() - missing.len(),
-        probe.sequence_numbers.len()
-    )))
+    let found = lock(search).found.len();
+    let all = probe.sequence_numbers.len();
+    Ok((found == all)
+        .then_some(())
+        .ok_or(format!("{found} of {all} readings archived")))
+}
+
+fn lock(search: &Mutex<ArchiveSearch>) -> std::sync::MutexGuard<'_, ArchiveSearch> {
+    search
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An SDK error with its whole chain of causes in one message.
+fn call_failed(error: impl std::error::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", DisplayErrorContext(error))
 }
 
 /// Decimal strings compared as numbers (sequence numbers are too long for any integer type).
@@ -495,7 +532,7 @@ impl OwnerView for AwsOwner {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+            .map_err(call_failed)
             .with_context(|| format!("Query of table {} failed", self.table))?;
         Ok(output.count() as usize)
     }
@@ -511,7 +548,7 @@ impl OwnerView for AwsOwner {
             .send();
         while let Some(page) = pages.next().await {
             let page = page
-                .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+                .map_err(call_failed)
                 .with_context(|| format!("ListObjectsV2 of bucket {} failed", self.bucket))?;
             keys.extend(
                 page.contents()
@@ -530,7 +567,7 @@ impl OwnerView for AwsOwner {
             .key(key)
             .send()
             .await
-            .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+            .map_err(call_failed)
             .with_context(|| format!("GetObject of {key} failed"))?;
         Ok(object
             .body
@@ -562,7 +599,7 @@ impl OwnerView for AwsOwner {
             .statistics(aws_sdk_cloudwatch::types::Statistic::SampleCount)
             .send()
             .await
-            .map_err(|error| anyhow::anyhow!("{}", DisplayErrorContext(&error)))
+            .map_err(call_failed)
             .context("GetMetricStatistics failed")?;
         Ok(output
             .datapoints()
@@ -582,14 +619,17 @@ pub struct LocalOwner {
 }
 
 impl LocalOwner {
-    /// The view of the state folder `state_dir`, which a running target must have made.
-    pub fn open(state_dir: &Path, table_name: String) -> anyhow::Result<Self> {
+    /// The view of stack `stack`'s state folder `state_dir`, which a running target must have
+    /// made.
+    pub fn open(state_dir: &Path, stack: &str, table_name: String) -> anyhow::Result<Self> {
         let state = local_target::state::StateDir::existing(state_dir);
-        anyhow::ensure!(
-            state.table().is_file(),
-            "no local target has run in {}: start it with `--local` first",
-            state_dir.display()
-        );
+        if !state.table().is_file() {
+            return Err(crate::status::NoLocalTarget::NeverRan {
+                stack: stack.to_owned(),
+                state_dir: state_dir.to_owned(),
+            }
+            .into());
+        }
         Ok(Self {
             table: local_target::storage::table::SqliteTable::open(&state.table())?,
             metrics: local_target::storage::metrics::SqliteMetrics::open(

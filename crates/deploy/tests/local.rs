@@ -15,7 +15,7 @@ use telemetry::timestamp::Timestamp;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use deploy::testpage_config::{Target, TestpageConfig};
-use support::local::{LocalProcess, local_args, start_local};
+use support::local::{LocalProcess, deploy_in_repository, local_args, run_bounded, start_local};
 
 fn start(stack: &str, state: &Path, page: &Path) -> LocalProcess {
     start_local(&local_args(stack, state, page))
@@ -280,16 +280,10 @@ fn ctrl_c_at_once_after_ready_is_a_clean_stop() {
 
 /// `deploy --local status`, run as a user runs it: (exit code, standard output, standard error).
 fn status(stack: &str, state: &Path, page: &Path) -> (Option<i32>, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(local_args(stack, state, page))
-        .arg("status")
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let mut args = local_args(stack, state, page);
+    args.push("status".to_owned());
+    let ended = run_bounded(&mut deploy_in_repository(&args), Duration::from_secs(60));
+    (ended.status.code(), ended.stdout, ended.stderr)
 }
 
 /// A forced dead letter: the archive cannot be written (today's folder is a file), so the
@@ -398,17 +392,12 @@ fn verify_follows_its_readings_through_every_step_locally() {
     let (state, page) = (dir.path().join("state"), dir.path().join("page"));
     std::fs::create_dir(&page).unwrap();
     let _process = start("probe", &state, &page);
-    let output = Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(local_args("probe", &state, &page))
-        .args(["verify", "--readings", "4", "--wait", "60"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut args = local_args("probe", &state, &page);
+    args.extend(["verify", "--readings", "4", "--wait", "60"].map(str::to_owned));
+    // verify ends by itself within its --wait; the bound leaves room for its start.
+    let ended = run_bounded(&mut deploy_in_repository(&args), Duration::from_secs(120));
+    let stdout = ended.stdout;
+    assert!(ended.status.success(), "{stdout}{}", ended.stderr);
     let steps: Vec<&str> = stdout
         .lines()
         .filter(|line| line.starts_with("  ok "))

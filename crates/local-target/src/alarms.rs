@@ -278,12 +278,7 @@ mod tests {
             metric: metric.clone(),
             minute_ms: minute_of(minute_ms),
             unit: "Count",
-            statistics: Statistics {
-                count: 1.0,
-                sum: value,
-                min: value,
-                max: value,
-            },
+            statistics: Statistics::of(value),
         }
     }
 

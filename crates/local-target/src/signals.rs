@@ -55,29 +55,20 @@ impl Signals {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn record(&self, metric: MetricId, unit: &'static str, value: f64) {
         let minute = minute_of(now_ms());
-        let mut pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        pending
-            .entry((metric, minute))
-            .and_modify(|(_, stats)| {
-                stats.count += 1.0;
-                stats.sum += value;
-                stats.min = stats.min.min(value);
-                stats.max = stats.max.max(value);
-            })
-            .or_insert((
-                unit,
-                Statistics {
-                    count: 1.0,
-                    sum: value,
-                    min: value,
-                    max: value,
-                },
-            ));
+        merge(
+            &mut self.lock(),
+            (metric, minute),
+            unit,
+            &Statistics::of(value),
+        );
     }
 
     /// One invocation of `function`: Lambda publishes `Invocations`, `Errors` (0 or 1 each,
@@ -121,12 +112,7 @@ impl Signals {
     /// Writes what was recorded to the store. Blocking. On a failure the signals are kept for
     /// the next flush.
     pub fn flush_blocking(&self) -> Result<(), StorageError> {
-        let taken = std::mem::take(
-            &mut *self
-                .pending
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let taken = std::mem::take(&mut *self.lock());
         if taken.is_empty() {
             return Ok(());
         }
@@ -140,23 +126,20 @@ impl Signals {
             })
             .collect();
         self.store.add_blocking(&points).inspect_err(|_| {
-            let mut pending = self
-                .pending
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut pending = self.lock();
             for (key, (unit, stats)) in taken {
-                pending
-                    .entry(key)
-                    .and_modify(|(_, kept)| {
-                        kept.count += stats.count;
-                        kept.sum += stats.sum;
-                        kept.min = kept.min.min(stats.min);
-                        kept.max = kept.max.max(stats.max);
-                    })
-                    .or_insert((unit, stats));
+                merge(&mut pending, key, unit, &stats);
             }
         })
     }
+}
+
+/// Adds `stats` to the pending set of `key`.
+fn merge(pending: &mut Pending, key: (MetricId, i64), unit: &'static str, stats: &Statistics) {
+    pending
+        .entry(key)
+        .and_modify(|(_, kept)| kept.merge(stats))
+        .or_insert((unit, *stats));
 }
 
 #[cfg(test)]

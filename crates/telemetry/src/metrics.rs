@@ -37,7 +37,8 @@ pub struct Statistics {
 }
 
 impl Statistics {
-    fn of(value: f64) -> Self {
+    /// The set of one value.
+    pub fn of(value: f64) -> Self {
         Self {
             count: 1.0,
             sum: value,
@@ -46,11 +47,17 @@ impl Statistics {
         }
     }
 
-    fn add(&mut self, value: f64) {
-        self.count += 1.0;
-        self.sum += value;
-        self.min = self.min.min(value);
-        self.max = self.max.max(value);
+    /// Adds one value.
+    pub fn add(&mut self, value: f64) {
+        self.merge(&Self::of(value));
+    }
+
+    /// Adds another set's values.
+    pub fn merge(&mut self, other: &Self) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
     }
 }
 

@@ -246,15 +246,6 @@ mod tests {
 
     use super::*;
 
-    fn stats(value: f64) -> Statistics {
-        Statistics {
-            count: 1.0,
-            sum: value,
-            min: value,
-            max: value,
-        }
-    }
-
     #[test]
     fn points_of_one_metric_and_minute_add_up_and_windows_select_minutes() {
         let dir = tempfile::tempdir().unwrap();
@@ -265,7 +256,7 @@ mod tests {
             metric: metric.clone(),
             minute_ms,
             unit: "Count",
-            statistics: stats(value),
+            statistics: Statistics::of(value),
         };
         store
             .add_blocking(&[
