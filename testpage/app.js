@@ -443,11 +443,18 @@
   // Answers that retrying cannot change: a refused key, a stream that is not there.
   const FATAL_KINDS = new Set(["access-denied", "config"]);
   const FATAL_IN_A_ROW = 3;
-  const sim = { running: false, sent: 0, failed: 0, refusedInARow: 0, loops: [], stopping: null };
+  const sim = { running: false, sent: 0, failed: 0, throttled: 0, refusedInARow: 0, loops: [], stopping: null };
 
   function showCounts() {
     $("simulate-sent").value = String(sim.sent);
     $("simulate-failed").value = String(sim.failed);
+    $("simulate-throttled").value = String(sim.throttled);
+  }
+
+  // Each refusal for throughput counts, and is resent; a reading fails only after its last try.
+  function countThrottled() {
+    sim.throttled += 1;
+    showCounts();
   }
 
   // One loop per sensor. The table's key is (sensor id, timestamp in ms), so each sensor's
@@ -461,11 +468,15 @@
       lastMs = ms;
       value += (Math.random() - 0.5) * 0.5;
       try {
-        await aws.putReading(config, {
-          sensorId,
-          value: Math.round(value * 100) / 100,
-          timestamp: new Date(ms).toISOString(),
-        });
+        await aws.putReading(
+          config,
+          {
+            sensorId,
+            value: Math.round(value * 100) / 100,
+            timestamp: new Date(ms).toISOString(),
+          },
+          { onThrottled: countThrottled },
+        );
         sim.sent += 1;
         sim.refusedInARow = 0;
       } catch (err) {
@@ -565,6 +576,7 @@
       sim.running = true;
       sim.sent = 0;
       sim.failed = 0;
+      sim.throttled = 0;
       sim.refusedInARow = 0;
       showCounts();
       startButton.disabled = true;

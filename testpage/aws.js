@@ -168,11 +168,17 @@
     return new TextEncoder().encode(JSON.stringify(reading));
   }
 
-  /**
-   * Puts one record on the stream: `data` (bytes) under `partitionKey`.
-   * @returns {Promise<{shardId: string, sequenceNumber: string}>}
-   */
-  async function putRecord(config, partitionKey, data) {
+  // A throttled record is sent again, as Kinesis asks of a producer: up to this many
+  // attempts in all, each after a random pause up to 100 ms doubled per retry ("exponential
+  // backoff with full jitter"), so that throttled devices do not all return at once.
+  const PUT_ATTEMPTS = 4;
+  const FIRST_BACKOFF_MS = 100;
+
+  function backoffMs(retry) {
+    return Math.random() * FIRST_BACKOFF_MS * 2 ** retry;
+  }
+
+  async function putRecordOnce(config, partitionKey, data) {
     const body = JSON.stringify({ StreamName: config.streamName, PartitionKey: partitionKey, Data: base64(data) });
     const { response, json, text } = await send(
       config,
@@ -190,9 +196,38 @@
     return { shardId: json.ShardId, sequenceNumber: json.SequenceNumber };
   }
 
+  /**
+   * Puts one record on the stream: `data` (bytes) under `partitionKey`. A refusal for
+   * throughput is retried with backoff; `onThrottled`, if given, is called for each one.
+   * @returns {Promise<{shardId: string, sequenceNumber: string}>}
+   */
+  async function putRecord(config, partitionKey, data, { onThrottled } = {}) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await putRecordOnce(config, partitionKey, data);
+      } catch (err) {
+        if (err.kind !== "throttled") {
+          throw err;
+        }
+        if (onThrottled) {
+          onThrottled(err);
+        }
+        if (attempt >= PUT_ATTEMPTS) {
+          throw new PageError(
+            "throttled",
+            err.title,
+            `${err.detail} (refused ${attempt} times, retried with backoff)`,
+            err.hint,
+          );
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt - 1)));
+    }
+  }
+
   /** Puts one reading on the stream, partitioned by its sensor id. */
-  async function putReading(config, reading) {
-    return putRecord(config, reading.sensorId, readingData(reading));
+  async function putReading(config, reading, options) {
+    return putRecord(config, reading.sensorId, readingData(reading), options);
   }
 
   /**
@@ -234,7 +269,7 @@
     return json;
   }
 
-  const api = { PageError, putRecord, putReading, readingData, queryReadings, missingConfigFields, setupHint, CONFIG_FIELDS };
+  const api = { PageError, PUT_ATTEMPTS, putRecord, putReading, readingData, queryReadings, missingConfigFields, setupHint, CONFIG_FIELDS };
   root.TestPage = Object.assign(root.TestPage || {}, { aws: api });
   if (typeof module === "object" && module.exports) {
     module.exports = api;

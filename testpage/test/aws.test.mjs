@@ -127,9 +127,31 @@ test("a missing stream or function points at config.js", async () => {
   assert.match(err.hint, /streamName "nope"/);
 });
 
+const THROTTLED = { __type: "ProvisionedThroughputExceededException", message: "Rate exceeded for shard shardId-000000000000" };
+
+test("a throttled reading is resent with backoff, and each refusal is reported", async () => {
+  answer(400, THROTTLED);
+  answer(400, THROTTLED);
+  answer(200, { ShardId: "shardId-000000000000", SequenceNumber: "1" });
+  const before = seen.length;
+  const refusals = [];
+  const stored = await aws.putReading(config(), { sensorId: "s", value: 1 }, { onThrottled: (err) => refusals.push(err.kind) });
+  assert.equal(stored.sequenceNumber, "1");
+  assert.deepEqual(refusals, ["throttled", "throttled"]);
+  const sent = seen.slice(before);
+  assert.equal(sent.length, 3);
+  assert.ok(sent.every((request) => request.body === sent[0].body), "the same record each time");
+});
+
 test("throttling and server errors say to wait or slow down", async () => {
-  answer(400, { __type: "ProvisionedThroughputExceededException", message: "Rate exceeded for shard" });
-  assert.equal((await failure(aws.putReading(config(), { sensorId: "s", value: 1 }))).kind, "throttled");
+  for (let attempt = 0; attempt < aws.PUT_ATTEMPTS; attempt++) {
+    answer(400, THROTTLED);
+  }
+  const before = seen.length;
+  const throttled = await failure(aws.putReading(config(), { sensorId: "s", value: 1 }));
+  assert.equal(throttled.kind, "throttled");
+  assert.equal(seen.length - before, aws.PUT_ATTEMPTS, "tried PUT_ATTEMPTS times, no more");
+  assert.match(throttled.detail, new RegExp(`Rate exceeded for shard .*refused ${aws.PUT_ATTEMPTS} times, retried with backoff`));
   answer(500, "upstream exploded", { "content-type": "text/plain" });
   const err = await failure(aws.putReading(config(), { sensorId: "s", value: 1 }));
   assert.equal(err.kind, "service");

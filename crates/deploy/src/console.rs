@@ -17,6 +17,8 @@ use local_target::alarms::{AlarmReport, AlarmState};
 pub struct Snapshot {
     /// Records the stream acknowledged.
     pub records_in: u64,
+    /// Records refused for the shard limits (a device retries them).
+    pub throttled: u64,
     /// Readings the writer stored in the table.
     pub stored: u64,
     /// Readings the writer rejected.
@@ -40,6 +42,7 @@ impl Snapshot {
         let (archiver_lag, writer_lag) = target.lag();
         Self {
             records_in: stats.records_in.load(Ordering::Relaxed),
+            throttled: stats.records_throttled.load(Ordering::Relaxed),
             stored: stats.writer.accepted.load(Ordering::Relaxed),
             rejected: stats.writer.rejected.load(Ordering::Relaxed),
             archived: stats.archiver_consumer.delivered.load(Ordering::Relaxed),
@@ -65,8 +68,14 @@ impl Snapshot {
         } else {
             format!("ALARM: {}", self.in_alarm.join(", "))
         };
+        // Shown once there is any: most runs never meet the limits.
+        let throttled = if self.throttled == 0 {
+            String::new()
+        } else {
+            format!(" (throttled {})", self.throttled)
+        };
         format!(
-            "in {} · stored {} · rejected {} · archived {} · dead-lettered {} · lag: archiver {}, writer {} · {alarms}",
+            "in {}{throttled} · stored {} · rejected {} · archived {} · dead-lettered {} · lag: archiver {}, writer {} · {alarms}",
             self.records_in,
             self.stored,
             self.rejected,

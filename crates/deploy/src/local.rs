@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use iot_stack::StackDefinition;
 use iot_stack::local::Placement;
+use local_target::shard_limits::ShardLimits;
 use local_target::{LocalSettings, RunningTarget};
 
 use crate::testpage_config::{self, StackAddress, Target, TestpageConfig};
@@ -40,6 +41,28 @@ pub struct LocalArgs {
     /// Default: `.local-state/<stack name>` in the current directory.
     #[arg(long, global = true, value_name = "DIR", requires = "local")]
     pub state_dir: Option<PathBuf>,
+
+    /// Kinesis' write limits per shard: `aws` refuses what a shard on AWS would (over 1,000
+    /// records or 1 MiB a second) with ProvisionedThroughputExceededException; `off` takes
+    /// everything, for benchmarks of the local target itself.
+    #[arg(long, global = true, value_enum, default_value_t = ShardLimitsArg::Aws, requires = "local")]
+    pub shard_limits: ShardLimitsArg,
+}
+
+/// `--shard-limits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShardLimitsArg {
+    Aws,
+    Off,
+}
+
+impl From<ShardLimitsArg> for ShardLimits {
+    fn from(arg: ShardLimitsArg) -> Self {
+        match arg {
+            ShardLimitsArg::Aws => ShardLimits::Aws,
+            ShardLimitsArg::Off => ShardLimits::Off,
+        }
+    }
 }
 
 impl LocalArgs {
@@ -62,7 +85,9 @@ pub fn settings(
         listen: SocketAddr::new(args.bind, args.port),
         testpage_dir: testpage_dir.to_owned(),
     };
-    iot_stack::local::settings(definition, placement)
+    let mut settings = iot_stack::local::settings(definition, placement);
+    settings.shard_limits = args.shard_limits.into();
+    settings
 }
 
 /// The test page's configuration for the running target.

@@ -127,9 +127,10 @@ pub fn run(
         bar.set_length(progress.planned);
         bar.set_position(progress.sent + progress.failed);
         bar.set_message(format!(
-            "({} acknowledged, {} failed, {:.0} readings/s)",
+            "({} acknowledged, {} failed, {} throttled, {:.0} readings/s)",
             progress.sent,
             progress.failed,
+            progress.throttled,
             progress.rate()
         ));
     };

@@ -261,6 +261,86 @@ fn a_ten_second_simulation_reports_its_figures_and_every_reading_it_sent_is_stor
     }
 }
 
+/// Issue 15's point 5: 3,000 readings/s at one shard for 5 s, with the shard limits on by
+/// default. The shard refuses what is over 1,000 records/s, the simulator resends with
+/// backoff and reports the refusals, and the table holds exactly what was acknowledged.
+#[test]
+fn a_simulation_over_the_shard_limit_is_throttled_and_only_what_was_acknowledged_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let _process = start("hot", &state, &page);
+    let simulate = [
+        "--stack-name",
+        "hot",
+        "--testpage-dir",
+        page.to_str().unwrap(),
+        "simulate",
+        "--sensors",
+        "20",
+        "--rate",
+        "3000",
+        "--duration",
+        "5",
+        "--batch-size",
+        "500",
+    ]
+    .map(str::to_owned);
+    let ended = run_bounded(&mut deploy_in_repository(&simulate), Duration::from_secs(120));
+    let report = &ended.stdout;
+    let number = |name: &str| -> u64 {
+        report
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no `{name}` in the report:\n{report}\n{}", ended.stderr))
+    };
+    let (sent, failed, throttled) = (
+        number("readings sent"),
+        number("readings failed"),
+        number("throttled"),
+    );
+    let seconds: f64 = report
+        .lines()
+        .find_map(|line| line.strip_prefix("elapsed"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(throttled > 0, "{report}");
+    // A second's burst, then 1,000 a second (the last resends end after the plan's 5 s).
+    assert!(
+        (sent as f64) <= 1000.0 * seconds + 1000.0,
+        "{sent} in {seconds} s:\n{report}"
+    );
+    assert!(sent >= 4_000, "{report}");
+    // Readings given up after their last attempt fail the run and are named.
+    assert_eq!(ended.status.success(), failed == 0, "{report}\n{}", ended.stderr);
+    if failed > 0 {
+        assert!(
+            report.contains("ProvisionedThroughputExceededException: Rate exceeded for shard"),
+            "{report}"
+        );
+    }
+
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = stored(&state)
+            .keys()
+            .filter(|(sensor, _)| sensor.starts_with("sim-"))
+            .count() as u64;
+        assert!(stored <= sent, "more stored ({stored}) than acknowledged ({sent})");
+        if stored == sent {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "{stored} of {sent} acknowledged readings stored after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A Ctrl-C sent the moment "ready" is printed stops the target cleanly: the handlers are in
 /// place before the line, so the signal never meets SIGINT's default action.
 #[test]

@@ -6,8 +6,8 @@
 //! - [`plan`]: where to send ([`Target`]) and what ([`Plan`]), validated before anything runs.
 //! - [`readings`]: sensor ids, values, and per-sensor timestamps that never repeat a
 //!   millisecond (the table key is sensor id + timestamp in ms, so a repeat would overwrite).
-//! - [`report`]: what a run achieved: readings sent and failed, throughput, call latency.
-//! - [`run`]: the paced sending loop.
+//! - [`report`]: what a run achieved: readings sent, throttled and failed, throughput, call latency.
+//! - [`run`]: the paced sending loop, resending throttled readings with backoff.
 
 pub mod plan;
 pub mod readings;
@@ -16,4 +16,4 @@ mod run;
 
 pub use plan::{Plan, PlanError, Stop, Target};
 pub use report::{Latency, Progress, Report};
-pub use run::{run, run_until};
+pub use run::{MAX_ATTEMPTS, run, run_until};

@@ -10,6 +10,8 @@ pub struct Progress {
     /// Readings acknowledged by the stream.
     pub sent: u64,
     pub failed: u64,
+    /// Refusals for throughput so far (a reading refused twice counts twice).
+    pub throttled: u64,
     /// Readings the run will send in all.
     pub planned: u64,
     pub elapsed: Duration,
@@ -57,8 +59,12 @@ impl Latency {
 pub struct Report {
     /// Readings the stream acknowledged.
     pub sent: u64,
-    /// Readings refused, by a failed call or as failed records of a call.
+    /// Readings not acknowledged in the end, by a failed call or as failed records of each of
+    /// their attempts.
     pub failed: u64,
+    /// Refusals for throughput (`ProvisionedThroughputExceededException`), counting each
+    /// attempt; a refused reading is resent with backoff.
+    pub throttled: u64,
     /// The first failure's text, as the SDK reported it.
     pub first_error: Option<String>,
     pub elapsed: Duration,
@@ -94,6 +100,12 @@ impl fmt::Display for Report {
             self.sent
         )?;
         writeln!(f, "readings failed   {}", self.failed)?;
+        writeln!(
+            f,
+            "throttled         {} refusals, resent with backoff (up to {} attempts a reading)",
+            self.throttled,
+            crate::run::MAX_ATTEMPTS
+        )?;
         writeln!(f, "elapsed           {:.2} s", self.elapsed.as_secs_f64())?;
         writeln!(f, "throughput        {:.1} readings/s", self.throughput())?;
         let latency = &self.latency;
@@ -150,6 +162,7 @@ mod tests {
         let report = Report {
             sent: 200,
             failed: 1,
+            throttled: 3,
             first_error: Some("ProvisionedThroughputExceededException: slow down".into()),
             elapsed: Duration::from_secs(2),
             latency: Latency::of(vec![Duration::from_millis(4)]),
@@ -161,6 +174,7 @@ mod tests {
             text.contains("throughput        100.0 readings/s"),
             "{text}"
         );
+        assert!(text.contains("throttled         3 refusals"), "{text}");
         assert!(text.contains("2 with readings, 80 to 120 each"), "{text}");
         assert!(
             text.contains("first error       ProvisionedThroughput"),

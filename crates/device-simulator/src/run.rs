@@ -92,13 +92,32 @@ async fn client(target: &Target) -> Client {
     Client::new(&loader.load().await)
 }
 
-/// What one `PutRecords` call came to.
+/// What one batch came to, over its attempts.
 struct Outcome {
-    latency: Duration,
+    /// Each `PutRecords` call's latency.
+    latencies: Vec<Duration>,
     /// Sensor ids of the acknowledged readings.
     accepted: Vec<String>,
+    /// Readings not acknowledged after the last attempt.
     failed: u64,
+    /// Refusals for throughput (`ProvisionedThroughputExceededException`), each attempt's.
+    throttled: u64,
     error: Option<String>,
+}
+
+/// Attempts per batch: a reading its shard refused is sent again, up to this many times in
+/// all, as the Kinesis Developer Guide asks of a producer ("Handling Failures When Using
+/// PutRecords": resend the failed records).
+pub const MAX_ATTEMPTS: u32 = 4;
+/// The first pause before a resend; each next one doubles it.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Exponential backoff with full jitter (the AWS Architecture Blog's "Exponential Backoff And
+/// Jitter"): a random pause up to `FIRST_BACKOFF * 2^retry`, so that throttled devices do not
+/// all come back in the same instant.
+fn backoff(retry: u32) -> Duration {
+    let ceiling = FIRST_BACKOFF * 2_u32.pow(retry.min(10));
+    ceiling.mul_f64(fastrand::f64())
 }
 
 /// The calls in flight, with their sizes so that even a task that died is counted.
@@ -146,9 +165,10 @@ impl Calls {
             Err(error) => {
                 let size = self.sizes.remove(&error.id()).unwrap_or(0);
                 tally.add(Outcome {
-                    latency: Duration::ZERO,
+                    latencies: Vec::new(),
                     accepted: Vec::new(),
                     failed: size,
+                    throttled: 0,
                     error: Some(format!("a PutRecords call stopped unanswered: {error}")),
                 });
             }
@@ -156,7 +176,61 @@ impl Calls {
     }
 }
 
+/// Puts `readings`, resending those the stream refused (up to [`MAX_ATTEMPTS`] in all) after
+/// a backoff. A call that fails as a whole fails what it carried; the SDK has already retried
+/// it as its retry policy says.
 async fn put(client: Client, stream: String, readings: Vec<Reading>) -> Outcome {
+    let mut outcome = Outcome {
+        latencies: Vec::new(),
+        accepted: Vec::with_capacity(readings.len()),
+        failed: 0,
+        throttled: 0,
+        error: None,
+    };
+    let mut pending = readings;
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt - 1)).await;
+        }
+        let answer = put_once(&client, &stream, &pending).await;
+        outcome.latencies.extend(answer.latency);
+        outcome.throttled += answer.throttled;
+        outcome
+            .accepted
+            .extend(answer.accepted.iter().map(|&index| pending[index].sensor_id.clone()));
+        if let Some(error) = answer.error {
+            // The last attempt's reason is what the readings failed for.
+            outcome.error = Some(error);
+        }
+        let accepted: std::collections::HashSet<usize> = answer.accepted.into_iter().collect();
+        let refused: Vec<Reading> = pending
+            .into_iter()
+            .enumerate()
+            .filter(|(index, _)| !accepted.contains(index))
+            .map(|(_, reading)| reading)
+            .collect();
+        if refused.is_empty() || !answer.retryable {
+            outcome.failed = refused.len() as u64;
+            return outcome;
+        }
+        pending = refused;
+    }
+    outcome.failed = pending.len() as u64;
+    outcome
+}
+
+/// One `PutRecords` call's answer.
+struct Answer {
+    latency: Option<Duration>,
+    /// Indexes of the readings acknowledged.
+    accepted: Vec<usize>,
+    throttled: u64,
+    /// Whether the refused readings may succeed if sent again.
+    retryable: bool,
+    error: Option<String>,
+}
+
+async fn put_once(client: &Client, stream: &str, readings: &[Reading]) -> Answer {
     let entries: Result<Vec<_>, _> = readings
         .iter()
         .map(|reading| {
@@ -166,15 +240,16 @@ async fn put(client: Client, stream: String, readings: Vec<Reading>) -> Outcome 
                 .build()
         })
         .collect();
-    let all_failed = |error: String, latency| Outcome {
+    let all_failed = |error: String, latency| Answer {
         latency,
         accepted: Vec::new(),
-        failed: readings.len() as u64,
+        throttled: 0,
+        retryable: false,
         error: Some(error),
     };
     let entries = match entries {
         Ok(entries) => entries,
-        Err(error) => return all_failed(error.to_string(), Duration::ZERO),
+        Err(error) => return all_failed(error.to_string(), None),
     };
     let started = Instant::now();
     let result = client
@@ -192,49 +267,53 @@ async fn put(client: Client, stream: String, readings: Vec<Reading>) -> Outcome 
                 (Some(code), None) => code.to_owned(),
                 _ => DisplayErrorContext(&error).to_string(),
             };
-            return all_failed(text, latency);
+            return all_failed(text, Some(latency));
         }
     };
-    outcome_of(&readings, &output, latency)
+    answer_of(readings.len(), &output, latency)
 }
 
-/// Tallies an answer: records it reports failed (`ErrorCode`) are failed, not sent.
-fn outcome_of(readings: &[Reading], output: &PutRecordsOutput, latency: Duration) -> Outcome {
+/// Reads an answer: records it reports failed (`ErrorCode`) are not acknowledged. Both codes
+/// PutRecords reports for a record (`ProvisionedThroughputExceededException`,
+/// `InternalFailure`; Kinesis API Reference, PutRecordsResultEntry) are worth a resend.
+fn answer_of(sent: usize, output: &PutRecordsOutput, latency: Duration) -> Answer {
     // The answer lists the records in the order they were sent.
-    let mut outcome = Outcome {
-        latency,
-        accepted: Vec::with_capacity(readings.len()),
-        failed: 0,
+    let mut answer = Answer {
+        latency: Some(latency),
+        accepted: Vec::with_capacity(sent),
+        throttled: 0,
+        retryable: true,
         error: None,
     };
-    for (reading, record) in readings.iter().zip(output.records()) {
+    for (index, record) in output.records().iter().enumerate().take(sent) {
         match record.error_code() {
-            None => outcome.accepted.push(reading.sensor_id.clone()),
+            None => answer.accepted.push(index),
             Some(code) => {
-                outcome.failed += 1;
-                outcome.error.get_or_insert_with(|| {
+                if code == "ProvisionedThroughputExceededException" {
+                    answer.throttled += 1;
+                }
+                answer.error.get_or_insert_with(|| {
                     format!("{code}: {}", record.error_message().unwrap_or_default())
                 });
             }
         }
     }
     let answered = output.records().len();
-    if answered < readings.len() {
-        outcome.failed += (readings.len() - answered) as u64;
-        outcome.error.get_or_insert_with(|| {
-            format!(
-                "the stream answered {answered} of {} records",
-                readings.len()
-            )
-        });
+    if answered < sent {
+        // An answer that leaves records out is not one to resend into.
+        answer.retryable = false;
+        answer
+            .error
+            .get_or_insert_with(|| format!("the stream answered {answered} of {sent} records"));
     }
-    outcome
+    answer
 }
 
 #[derive(Default)]
 struct Tally {
     sent: u64,
     failed: u64,
+    throttled: u64,
     first_error: Option<String>,
     latencies: Vec<Duration>,
     per_sensor: std::collections::BTreeMap<String, u64>,
@@ -242,15 +321,15 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, outcome: Outcome) {
-        if !outcome.latency.is_zero() {
-            self.latencies.push(outcome.latency);
-        }
+        self.latencies.extend(outcome.latencies);
         self.sent += outcome.accepted.len() as u64;
         self.failed += outcome.failed;
+        self.throttled += outcome.throttled;
         for sensor in outcome.accepted {
             *self.per_sensor.entry(sensor).or_default() += 1;
         }
-        if self.first_error.is_none() {
+        // A batch that got through in the end has no error to report.
+        if self.first_error.is_none() && outcome.failed > 0 {
             self.first_error = outcome.error;
         }
     }
@@ -259,6 +338,7 @@ impl Tally {
         Progress {
             sent: self.sent,
             failed: self.failed,
+            throttled: self.throttled,
             planned,
             elapsed,
         }
@@ -268,6 +348,7 @@ impl Tally {
         Report {
             sent: self.sent,
             failed: self.failed,
+            throttled: self.throttled,
             first_error: self.first_error,
             elapsed,
             latency: Latency::of(self.latencies),
@@ -292,7 +373,16 @@ mod tests {
     }
 
     #[test]
-    fn records_the_answer_reports_failed_are_failed_not_sent() {
+    fn backoff_stays_under_its_doubling_ceiling() {
+        for retry in 0..4 {
+            for _ in 0..100 {
+                assert!(backoff(retry) <= FIRST_BACKOFF * 2_u32.pow(retry));
+            }
+        }
+    }
+
+    #[test]
+    fn records_the_answer_reports_failed_are_not_acknowledged_and_may_be_resent() {
         let readings = [
             reading("sim-0001"),
             reading("sim-0002"),
@@ -320,11 +410,12 @@ mod tests {
             )
             .build()
             .unwrap();
-        let outcome = outcome_of(&readings, &output, Duration::from_millis(3));
-        assert_eq!(outcome.accepted, ["sim-0001", "sim-0003"]);
-        assert_eq!(outcome.failed, 1);
+        let answer = answer_of(readings.len(), &output, Duration::from_millis(3));
+        assert_eq!(answer.accepted, [0, 2]);
+        assert_eq!(answer.throttled, 1);
+        assert!(answer.retryable);
         assert_eq!(
-            outcome.error.as_deref(),
+            answer.error.as_deref(),
             Some(
                 "ProvisionedThroughputExceededException: Rate exceeded for shard \
                  shardId-000000000000"
@@ -333,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn records_the_answer_leaves_out_are_failed() {
+    fn records_the_answer_leaves_out_are_failed_for_good() {
         let readings = [reading("sim-0001"), reading("sim-0002")];
         let output = PutRecordsOutput::builder()
             .records(
@@ -344,10 +435,11 @@ mod tests {
             )
             .build()
             .unwrap();
-        let outcome = outcome_of(&readings, &output, Duration::from_millis(3));
-        assert_eq!((outcome.accepted.len(), outcome.failed), (1, 1));
+        let answer = answer_of(readings.len(), &output, Duration::from_millis(3));
+        assert_eq!(answer.accepted, [0]);
+        assert!(!answer.retryable);
         assert_eq!(
-            outcome.error.as_deref(),
+            answer.error.as_deref(),
             Some("the stream answered 1 of 2 records")
         );
     }

@@ -28,6 +28,16 @@ pub struct Appended {
     pub sequence_number: String,
 }
 
+/// A record its shard refused: the shard is over Kinesis' write limits (see
+/// [`crate::shard_limits`]). Nothing of it was kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    pub shard_id: String,
+}
+
+/// What became of one record of a put.
+pub type PutResult = Result<Appended, Throttled>;
+
 /// What `DescribeStreamSummary` reports.
 #[derive(Clone, Debug)]
 pub struct StreamDescription {
@@ -57,12 +67,13 @@ pub trait DeviceApi: Send + Sync + 'static {
     /// The one stream.
     fn stream(&self) -> StreamDescription;
 
-    /// Appends the records in order, all or none, and returns only once they are durable (an
-    /// acknowledged record survives a crash of the process).
+    /// Appends the records its shards take, in order, and returns only once they are durable
+    /// (an acknowledged record survives a crash of the process): one result per record, in
+    /// the records' order. A storage failure keeps none of them.
     fn put_records(
         &self,
         records: Vec<NewRecord>,
-    ) -> impl Future<Output = Result<Vec<Appended>, StreamUnavailable>> + Send;
+    ) -> impl Future<Output = Result<Vec<PutResult>, StreamUnavailable>> + Send;
 
     /// The query function's name (the only function a device may invoke).
     fn query_function_name(&self) -> &str;

@@ -9,6 +9,7 @@
 //! - [`endpoint`]: the loopback HTTP endpoint speaking AWS' wire protocol for what a device uses,
 //!   every request SigV4-checked.
 //! - [`device_api`]: the contract between the endpoint and the rest.
+//! - [`shard_limits`]: Kinesis' write limits per shard, which the stream's puts meet.
 //! - [`signals`]: what AWS would publish for the stack's resources (Lambda, Kinesis and SQS
 //!   metrics), under AWS's names, into the metrics store.
 //! - [`alarms`]: the stack's alarms evaluated over the metrics store, as CloudWatch does.
@@ -21,6 +22,7 @@ pub mod consumers;
 pub mod device_api;
 pub mod endpoint;
 pub mod handlers;
+pub mod shard_limits;
 pub mod signals;
 pub mod state;
 pub mod storage;

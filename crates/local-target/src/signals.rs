@@ -26,13 +26,14 @@ pub const SQS: &str = "AWS/SQS";
 
 /// Every (namespace, metric) the local target publishes for the resources, beside the
 /// writer's own datums.
-pub const PUBLISHED: [(&str, &str); 7] = [
+pub const PUBLISHED: [(&str, &str); 8] = [
     (LAMBDA, "Invocations"),
     (LAMBDA, "Errors"),
     (LAMBDA, "Duration"),
     (LAMBDA, "IteratorAge"),
     (KINESIS, "IncomingRecords"),
     (KINESIS, "IncomingBytes"),
+    (KINESIS, "WriteProvisionedThroughputExceeded"),
     (SQS, "ApproximateNumberOfMessagesVisible"),
 ];
 
@@ -97,6 +98,18 @@ impl Signals {
         let metric = |name| MetricId::new(KINESIS, name, [("StreamName", stream)]);
         self.record(metric("IncomingRecords"), "Count", records as f64);
         self.record(metric("IncomingBytes"), "Bytes", bytes as f64);
+    }
+
+    /// Records `stream`'s shards refused for throughput: `WriteProvisionedThroughputExceeded`,
+    /// "the number of records rejected due to throttling" (Kinesis Developer Guide,
+    /// "Monitoring the Amazon Kinesis Data Streams service with Amazon CloudWatch").
+    pub fn records_throttled(&self, stream: &str, records: usize) {
+        let metric = MetricId::new(
+            KINESIS,
+            "WriteProvisionedThroughputExceeded",
+            [("StreamName", stream)],
+        );
+        self.record(metric, "Count", records as f64);
     }
 
     /// The messages visible in `queue` now, as SQS samples it.

@@ -15,15 +15,17 @@ use crate::alarms::{AlarmReport, LocalAlarm};
 use crate::consumers::poller::Poller;
 use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
 use crate::device_api::{
-    Appended, DeviceApi, DeviceKey, FunctionError, NewRecord, StreamDescription, StreamUnavailable,
+    DeviceApi, DeviceKey, FunctionError, NewRecord, PutResult, StreamDescription, StreamUnavailable,
+    Throttled,
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
+use crate::shard_limits::{ShardLimits, ShardThrottle};
 use crate::signals::Signals;
 use crate::state::StateDir;
 use crate::storage::archive::FolderArchive;
 use crate::storage::metrics::SqliteMetrics;
-use crate::storage::stream::{DurableStream, StreamShape, now_ms};
+use crate::storage::stream::{DurableStream, StreamShape, now_ms, shard_for, shard_id};
 use crate::storage::table::SqliteTable;
 use crate::storage::{StorageError, WalCheckpointer};
 
@@ -34,6 +36,9 @@ pub struct LocalSettings {
     pub account_id: String,
     pub stream_name: String,
     pub stream_shape: StreamShape,
+    /// Whether puts meet Kinesis' per-shard write limits (they do, as on AWS, unless a
+    /// benchmark turns them off).
+    pub shard_limits: ShardLimits,
     pub query_function_name: String,
     pub archiver: ConsumerSettings,
     pub writer: ConsumerSettings,
@@ -112,6 +117,8 @@ pub enum TaskError {
 pub struct TargetStats {
     /// Records acknowledged to devices.
     pub records_in: AtomicU64,
+    /// Records refused for the shard limits (each refusal counts; a device may retry).
+    pub records_throttled: AtomicU64,
     pub writer: Arc<WriterCounts>,
     pub archiver_consumer: Arc<ConsumerStats>,
     pub writer_consumer: Arc<ConsumerStats>,
@@ -140,6 +147,7 @@ pub struct RunningTarget {
 struct Devices {
     stream: DurableStream,
     description: StreamDescription,
+    throttle: ShardThrottle,
     query_function_name: String,
     table: SqliteTable,
     stats: Arc<TargetStats>,
@@ -154,18 +162,64 @@ impl DeviceApi for Devices {
     async fn put_records(
         &self,
         records: Vec<NewRecord>,
-    ) -> Result<Vec<Appended>, StreamUnavailable> {
-        let stream = self.stream.clone();
-        let count = records.len() as u64;
-        let bytes = records.iter().map(|record| record.data.len()).sum();
-        let appended = tokio::task::spawn_blocking(move || stream.append(&records))
-            .await
-            .map_err(|err| StreamUnavailable(err.to_string()))?
-            .map_err(|err| StreamUnavailable(err.to_string()))?;
-        self.stats.records_in.fetch_add(count, Ordering::Relaxed);
+    ) -> Result<Vec<PutResult>, StreamUnavailable> {
+        let shard_count = self.description.shard_count;
+        let shards: Vec<u32> = records
+            .iter()
+            .map(|record| shard_for(&record.partition_key, record.explicit_hash_key, shard_count))
+            .collect();
+        let admitted = self.throttle.admit(
+            records
+                .iter()
+                .zip(&shards)
+                .map(|(record, shard)| (*shard, record.partition_key.len() + record.data.len())),
+            std::time::Instant::now(),
+        );
+        let taken: Vec<NewRecord> = records
+            .into_iter()
+            .zip(&admitted)
+            .filter_map(|(record, admitted)| admitted.then_some(record))
+            .collect();
+        let count = taken.len();
+        let bytes = taken.iter().map(|record| record.data.len()).sum();
+        let refused = admitted.len() - count;
+        if refused > 0 {
+            self.stats
+                .records_throttled
+                .fetch_add(refused as u64, Ordering::Relaxed);
+            self.signals
+                .records_throttled(&self.description.name, refused);
+        }
+        let appended = if taken.is_empty() {
+            Vec::new()
+        } else {
+            let stream = self.stream.clone();
+            tokio::task::spawn_blocking(move || stream.append(&taken))
+                .await
+                .map_err(|err| StreamUnavailable(err.to_string()))?
+                .map_err(|err| StreamUnavailable(err.to_string()))?
+        };
+        self.stats
+            .records_in
+            .fetch_add(count as u64, Ordering::Relaxed);
         self.signals
             .records_put(&self.description.name, appended.len(), bytes);
-        Ok(appended)
+        let mut appended = appended.into_iter();
+        admitted
+            .iter()
+            .zip(shards)
+            .map(|(admitted, shard)| {
+                if *admitted {
+                    appended.next().map(Ok).ok_or_else(|| {
+                        StreamUnavailable("the stream acknowledged fewer records".to_owned())
+                    })
+                } else {
+                    Ok(Err(Throttled {
+                        shard_id: shard_id(shard),
+                    }))
+                }
+            })
+            .collect()
     }
 
     fn query_function_name(&self) -> &str {
@@ -248,6 +302,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
 
     let stats = Arc::new(TargetStats {
         records_in: AtomicU64::new(0),
+        records_throttled: AtomicU64::new(0),
         writer: Arc::new(WriterCounts::default()),
         archiver_consumer: Arc::new(ConsumerStats::new(&settings.archiver.function_name, shards)),
         writer_consumer: Arc::new(ConsumerStats::new(&settings.writer.function_name, shards)),
@@ -349,6 +404,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             created: stream.created_ms() as f64 / 1000.0,
         },
         stream: stream.clone(),
+        throttle: ShardThrottle::new(settings.shard_limits, shards, std::time::Instant::now()),
         query_function_name: settings.query_function_name.clone(),
         table: table.clone(),
         stats: stats.clone(),

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::{Value, json};
 
 use crate::device_api::{
-    Appended, DeviceApi, FunctionError, NewRecord, StreamDescription, StreamUnavailable,
+    Appended, DeviceApi, FunctionError, NewRecord, PutResult, StreamDescription,
+    StreamUnavailable,
 };
 
 /// The endpoint on a free 127.0.0.1 port with `api` behind it, until dropped.
@@ -111,19 +112,21 @@ impl DeviceApi for InMemoryDeviceApi {
     async fn put_records(
         &self,
         records: Vec<NewRecord>,
-    ) -> Result<Vec<Appended>, StreamUnavailable> {
+    ) -> Result<Vec<PutResult>, StreamUnavailable> {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(StreamUnavailable("disk full".into()));
         }
         let shard_id = format!("shardId-{:012}", self.stream.shard_count.saturating_sub(1));
         let appended = records
             .iter()
-            .map(|_| Appended {
-                shard_id: shard_id.clone(),
-                sequence_number: format!(
-                    "4963{:052}",
-                    self.sequence.fetch_add(1, Ordering::SeqCst)
-                ),
+            .map(|_| {
+                Ok(Appended {
+                    shard_id: shard_id.clone(),
+                    sequence_number: format!(
+                        "4963{:052}",
+                        self.sequence.fetch_add(1, Ordering::SeqCst)
+                    ),
+                })
             })
             .collect();
         lock(&self.calls).push(records);

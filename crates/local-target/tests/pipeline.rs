@@ -13,6 +13,7 @@ use telemetry::timestamp::Timestamp;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_lambda::primitives::Blob as LambdaBlob;
+use local_target::shard_limits::ShardLimits;
 use local_target::consumers::ConsumerSettings;
 use local_target::storage::stream::StreamShape;
 use local_target::{LocalSettings, RunningTarget};
@@ -38,6 +39,11 @@ fn consumer(name: &str, batch_size: usize) -> ConsumerSettings {
 }
 
 async fn start(dir: &Path, shards: u32) -> RunningTarget {
+    // These tests put 10,000 readings at once, ten seconds of one shard's write limit.
+    start_with(dir, shards, ShardLimits::Off).await
+}
+
+async fn start_with(dir: &Path, shards: u32, shard_limits: ShardLimits) -> RunningTarget {
     local_target::start(LocalSettings {
         region: "us-east-1".to_owned(),
         account_id: "000000000000".to_owned(),
@@ -46,6 +52,7 @@ async fn start(dir: &Path, shards: u32) -> RunningTarget {
             shard_count: shards,
             retention_hours: 24,
         },
+        shard_limits,
         query_function_name: QUERY.to_owned(),
         archiver: consumer("pipe-IoTS3EventProcessor", 1000),
         writer: consumer("pipe-IoTDDBEventProcessor", 500),
@@ -262,4 +269,135 @@ async fn poison_records_are_rejected_once_and_no_consumer_stalls() {
         "rejections are never retried: {invocations} invocations"
     );
     target.stop().await.unwrap();
+}
+
+/// The first key, `<prefix>-<n>`, that goes to `shard` of `shards`.
+fn key_on(shard: u32, shards: u32, prefix: &str) -> String {
+    (0..)
+        .map(|n| format!("{prefix}-{n}"))
+        .find(|key| local_target::storage::stream::shard_for(key, None, shards) == shard)
+        .unwrap()
+}
+
+fn entry(key: &str, n: usize) -> PutRecordsRequestEntry {
+    let body = json!({"sensorid": key, "value": n, "timestamp": timestamp(n)});
+    PutRecordsRequestEntry::builder()
+        .partition_key(key)
+        .data(Blob::new(serde_json::to_vec(&body).unwrap()))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_over_its_write_limit_refuses_the_excess_as_kinesis_does_and_keeps_none_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = start_with(dir.path(), 2, ShardLimits::Aws).await;
+    let config = sdk_config(&target).await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let hot = key_on(0, 2, "hot");
+    let cool = key_on(1, 2, "cool");
+
+    // 1,500 records for one shard, in three calls one after the other: it takes about a
+    // second's 1,000 (plus what refills in the few milliseconds the calls take).
+    let mut accepted = 0;
+    let mut refused = 0;
+    for call in 0..3 {
+        let entries = (0..500).map(|n| entry(&hot, call * 500 + n)).collect();
+        let output = kinesis
+            .put_records()
+            .stream_name(STREAM)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .unwrap();
+        let failed: Vec<_> = output
+            .records()
+            .iter()
+            .filter(|r| r.error_code().is_some())
+            .collect();
+        assert_eq!(output.failed_record_count(), Some(failed.len() as i32));
+        for record in &failed {
+            assert_eq!(
+                record.error_code(),
+                Some("ProvisionedThroughputExceededException")
+            );
+            assert_eq!(
+                record.error_message(),
+                Some(
+                    "Rate exceeded for shard shardId-000000000000 in stream pipe-IoTEventStream \
+                     under account 000000000000."
+                )
+            );
+            assert_eq!((record.shard_id(), record.sequence_number()), (None, None));
+        }
+        refused += failed.len();
+        accepted += 500 - failed.len();
+    }
+    // A debug build's calls take tens of milliseconds each, a record of refill each ms.
+    assert!((1000..1300).contains(&accepted), "{accepted} accepted");
+    assert_eq!(accepted + refused, 1500);
+
+    // The other shard has its own budget.
+    let other = kinesis
+        .put_records()
+        .stream_name(STREAM)
+        .records(entry(&cool, 0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.failed_record_count(), Some(0));
+    assert_eq!(other.records()[0].shard_id(), Some("shardId-000000000001"));
+
+    // PutRecord's one record refused is the call refused, with the same error. A 1 MiB
+    // record takes the other shard's second of bytes; half a MiB more needs half a second.
+    // The SDK retries a throttled call by itself; with retries off the refusal shows.
+    let no_retries = aws_sdk_kinesis::Client::from_conf(
+        aws_sdk_kinesis::config::Builder::from(&config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let put_record = |size: usize| {
+        no_retries
+            .put_record()
+            .stream_name(STREAM)
+            .partition_key(&cool)
+            .data(Blob::new(vec![b'x'; size]))
+            .send()
+    };
+    put_record(1024 * 1024).await.unwrap();
+    let error = put_record(512 * 1024)
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(error.is_provisioned_throughput_exceeded_exception(), "{error:?}");
+    assert_eq!(
+        aws_sdk_kinesis::error::ProvideErrorMetadata::message(&error),
+        Some(
+            "Rate exceeded for shard shardId-000000000001 in stream pipe-IoTEventStream under \
+             account 000000000000."
+        )
+    );
+
+    // Everything acknowledged is stored and nothing refused is.
+    let stats = &target.stats;
+    // The hot shard's, the cool reading, and the 1 MiB record (not a reading: the writer
+    // rejects it).
+    assert_eq!(
+        stats.records_in.load(Ordering::Relaxed),
+        accepted as u64 + 2
+    );
+    assert_eq!(
+        stats.records_throttled.load(Ordering::Relaxed),
+        refused as u64 + 1
+    );
+    assert!(
+        target.caught_up(Duration::from_secs(60)).await,
+        "lag {:?}",
+        target.lag()
+    );
+    assert_eq!(target.table.count_blocking().unwrap(), accepted as u64 + 1);
+
+    // A second later the shard takes records again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    put_record(512 * 1024).await.unwrap();
 }

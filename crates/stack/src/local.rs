@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use local_target::LocalSettings;
+use local_target::shard_limits::ShardLimits;
 use local_target::alarms::{Comparison, LocalAlarm, Statistic, Watch};
 use local_target::consumers::ConsumerSettings;
 use local_target::storage::metrics::MetricId;
@@ -58,6 +59,7 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
             shard_count: definition.capacity.initial_shards(),
             retention_hours: RETENTION_HOURS,
         },
+        shard_limits: ShardLimits::Aws,
         query_function_name: names.function(FunctionKind::QueryApi),
         archiver: consumer(FunctionKind::Archiver, &mapping::ARCHIVER),
         writer: consumer(FunctionKind::Writer, &mapping::WRITER),
@@ -122,13 +124,9 @@ mod tests {
     use local_target::signals::PUBLISHED;
 
     /// What the local target cannot produce, and why: it has no concurrency limit to
-    /// throttle invocations at, and (until the stream has Kinesis' shard limits) no
-    /// throughput to exceed.
-    const NEVER_LOCALLY: [&str; 3] = [
-        "Throttles",
-        "ReadProvisionedThroughputExceeded",
-        "WriteProvisionedThroughputExceeded",
-    ];
+    /// throttle invocations at, and its consumers read the stream without Kinesis' read
+    /// limits (only writes are limited, as devices meet them).
+    const NEVER_LOCALLY: [&str; 2] = ["Throttles", "ReadProvisionedThroughputExceeded"];
 
     #[test]
     fn every_local_alarm_watches_a_metric_the_local_target_publishes() {
@@ -160,7 +158,8 @@ mod tests {
                 watched += usize::from(published);
             }
         }
-        // Both iterator ages, both queues, three functions' errors, two counters.
-        assert_eq!(watched, 9);
+        // Both iterator ages, both queues, three functions' errors, write throttling, two
+        // counters.
+        assert_eq!(watched, 10);
     }
 }

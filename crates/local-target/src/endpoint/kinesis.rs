@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::errors::{ApiError, KINESIS_CONTENT_TYPE, json_response, validation_errors};
-use crate::device_api::{Appended, DeviceApi, NewRecord, StreamDescription};
+use crate::device_api::{DeviceApi, NewRecord, PutResult, StreamDescription, Throttled};
 
 pub(crate) const TARGET_PREFIX: &str = "Kinesis_20131202.";
 
@@ -129,32 +129,46 @@ pub(crate) async fn handle<A: DeviceApi>(
         Operation::PutRecord => {
             let request: PutRecordRequest = parse(body)?;
             let record = request.validate(&stream, caller)?;
-            let appended = put(api, vec![record]).await?;
-            let Some(appended) = appended.into_iter().next() else {
-                return Err(internal("the stream acknowledged no record"));
-            };
-            Ok(ok(json!({
-                "ShardId": appended.shard_id,
-                "SequenceNumber": appended.sequence_number,
-                "EncryptionType": "KMS",
-            })))
+            let result = put(api, vec![record]).await?;
+            match result.into_iter().next() {
+                None => Err(internal("the stream acknowledged no record")),
+                // PutRecord's one record refused is the call refused.
+                Some(Err(throttled)) => Err(ApiError::bad_request(
+                    "ProvisionedThroughputExceededException",
+                    throttled_message(&throttled, &stream, caller),
+                )),
+                Some(Ok(appended)) => Ok(ok(json!({
+                    "ShardId": appended.shard_id,
+                    "SequenceNumber": appended.sequence_number,
+                    "EncryptionType": "KMS",
+                }))),
+            }
         }
         Operation::PutRecords => {
             let request: PutRecordsRequest = parse(body)?;
             let records = request.validate(&stream, caller)?;
             let count = records.len();
-            let appended = put(api, records).await?;
-            if appended.len() != count {
+            let results = put(api, records).await?;
+            if results.len() != count {
                 return Err(internal(
                     "the stream acknowledged a different number of records",
                 ));
             }
-            let records: Vec<_> = appended
+            let failed = results.iter().filter(|result| result.is_err()).count();
+            // Each refused record is an entry with ErrorCode and ErrorMessage in its place
+            // (Kinesis API Reference, PutRecordsResultEntry); the call itself succeeds.
+            let records: Vec<_> = results
                 .into_iter()
-                .map(|a| json!({"ShardId": a.shard_id, "SequenceNumber": a.sequence_number}))
+                .map(|result| match result {
+                    Ok(a) => json!({"ShardId": a.shard_id, "SequenceNumber": a.sequence_number}),
+                    Err(throttled) => json!({
+                        "ErrorCode": "ProvisionedThroughputExceededException",
+                        "ErrorMessage": throttled_message(&throttled, &stream, caller),
+                    }),
+                })
                 .collect();
             Ok(ok(json!({
-                "FailedRecordCount": 0,
+                "FailedRecordCount": failed,
                 "Records": records,
                 "EncryptionType": "KMS",
             })))
@@ -186,7 +200,21 @@ pub(crate) async fn handle<A: DeviceApi>(
     }
 }
 
-async fn put<A: DeviceApi>(api: &A, records: Vec<NewRecord>) -> Result<Vec<Appended>, ApiError> {
+/// "An ErrorCode value of ProvisionedThroughputExceededException has an error message that
+/// includes the account ID, stream name, and shard ID" (Kinesis API Reference,
+/// PutRecordsResultEntry), worded as Kinesis words it.
+fn throttled_message(
+    throttled: &Throttled,
+    stream: &StreamDescription,
+    caller: Caller<'_>,
+) -> String {
+    format!(
+        "Rate exceeded for shard {} in stream {} under account {}.",
+        throttled.shard_id, stream.name, caller.account_id
+    )
+}
+
+async fn put<A: DeviceApi>(api: &A, records: Vec<NewRecord>) -> Result<Vec<PutResult>, ApiError> {
     api.put_records(records).await.map_err(|err| {
         tracing::error!(error = %err, "the stream refused records");
         internal(err.to_string())
