@@ -164,6 +164,15 @@ async fn serve(
     testpage_config(settings, target, definition.stack_name.as_str())
         .write(config_js)
         .with_context(|| format!("failed to write {}", config_js.display()))?;
+    let profile = format!("{}-local", definition.stack_name.as_str());
+    let use_profile = local_target::state::StateDir::existing(&settings.state_dir)
+        .write_aws_profile(
+            &profile,
+            &settings.region,
+            &format!("http://{}", target.address),
+            &target.operator_key,
+        )
+        .context("failed to write the AWS CLI profile of the operator key")?;
     // Installed before "ready" is printed: a Ctrl-C that follows the line at once must stop the
     // target cleanly, not meet the default action and kill it mid-write.
     let stop =
@@ -178,6 +187,15 @@ async fn serve(
         settings.state_dir.display(),
         config_js.display()
     );
+    println!(
+        "  shard limits: {}",
+        match settings.shard_limits {
+            ShardLimits::Aws => "as on AWS (1,000 records and 1 MiB a second per shard)",
+            ShardLimits::Off => "off (--shard-limits off)",
+        }
+    );
+    println!("  the AWS CLI as the stack's owner (the operator key, profile {profile}):");
+    println!("    {use_profile}");
     println!(
         "  open http://{}/ in a browser; Ctrl-C stops (state is kept)",
         target.address

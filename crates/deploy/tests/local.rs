@@ -286,7 +286,10 @@ fn a_simulation_over_the_shard_limit_is_throttled_and_only_what_was_acknowledged
         "500",
     ]
     .map(str::to_owned);
-    let ended = run_bounded(&mut deploy_in_repository(&simulate), Duration::from_secs(120));
+    let ended = run_bounded(
+        &mut deploy_in_repository(&simulate),
+        Duration::from_secs(120),
+    );
     let report = &ended.stdout;
     let number = |name: &str| -> u64 {
         report
@@ -315,7 +318,12 @@ fn a_simulation_over_the_shard_limit_is_throttled_and_only_what_was_acknowledged
     );
     assert!(sent >= 4_000, "{report}");
     // Readings given up after their last attempt fail the run and are named.
-    assert_eq!(ended.status.success(), failed == 0, "{report}\n{}", ended.stderr);
+    assert_eq!(
+        ended.status.success(),
+        failed == 0,
+        "{report}\n{}",
+        ended.stderr
+    );
     if failed > 0 {
         assert!(
             report.contains("ProvisionedThroughputExceededException: Rate exceeded for shard"),
@@ -329,7 +337,10 @@ fn a_simulation_over_the_shard_limit_is_throttled_and_only_what_was_acknowledged
             .keys()
             .filter(|(sensor, _)| sensor.starts_with("sim-"))
             .count() as u64;
-        assert!(stored <= sent, "more stored ({stored}) than acknowledged ({sent})");
+        assert!(
+            stored <= sent,
+            "more stored ({stored}) than acknowledged ({sent})"
+        );
         if stored == sent {
             break;
         }
@@ -339,6 +350,155 @@ fn a_simulation_over_the_shard_limit_is_throttled_and_only_what_was_acknowledged
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The line the start prints for the AWS CLI, run as printed: the real `aws` binary, with
+/// nothing of the test's own AWS settings, gets the operator key, the region and the
+/// endpoint from the profile the line names.
+#[test]
+fn the_printed_profile_line_gives_the_aws_cli_the_operator_key_and_the_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let process = start("cli", &state, &page);
+    let until = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        if let Some(line) = process
+            .stdout()
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("export ").map(str::to_owned))
+        {
+            break line;
+        }
+        assert!(
+            Instant::now() < until,
+            "no export line:\n{}",
+            process.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let variables: Vec<(String, String)> = line
+        .split_whitespace()
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned())
+        })
+        .collect();
+    let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_PROFILE"
+        ]
+    );
+    assert_eq!(variables[2].1, "cli-local");
+    let credentials = std::fs::read_to_string(&variables[1].1).unwrap();
+    let secret = credentials
+        .lines()
+        .find_map(|line| line.strip_prefix("aws_secret_access_key = "))
+        .unwrap();
+    assert_ne!(secret, config(&page).key.secret_access_key());
+
+    let aws = |args: &[&str], device: bool| {
+        let mut command = Command::new("aws");
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_")) {
+            command.env_remove(name);
+        }
+        command.env("AWS_EC2_METADATA_DISABLED", "true");
+        if device {
+            let config = config(&page);
+            command
+                .env("AWS_ACCESS_KEY_ID", config.key.access_key_id())
+                .env("AWS_SECRET_ACCESS_KEY", config.key.secret_access_key())
+                .env("AWS_DEFAULT_REGION", &config.stack.region)
+                .args(["--endpoint-url", &config.stack.kinesis_endpoint]);
+        } else {
+            command.envs(variables.iter().cloned());
+        }
+        let ended = run_bounded(
+            command.args(args).current_dir(dir.path()),
+            Duration::from_secs(60),
+        );
+        (ended.status.success(), ended.stdout, ended.stderr)
+    };
+    let (ok, out, err) = aws(
+        &[
+            "kinesis",
+            "describe-stream-summary",
+            "--stream-name",
+            "cli-IoTEventStream",
+        ],
+        false,
+    );
+    assert!(ok, "{out}{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        summary["StreamDescriptionSummary"]["StreamName"],
+        "cli-IoTEventStream"
+    );
+    let (ok, out, err) = aws(
+        &[
+            "kinesis",
+            "put-record",
+            "--stream-name",
+            "cli-IoTEventStream",
+            "--partition-key",
+            "op-1",
+            "--data",
+            r#"{"sensorid": "op-1", "value": 7}"#,
+        ],
+        false,
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = aws(
+        &[
+            "lambda",
+            "invoke",
+            "--function-name",
+            "cli-IoTAPI",
+            "--payload",
+            r#"{"operation": "query", "sensorid": "op-1"}"#,
+            "answer.json",
+        ],
+        false,
+    );
+    assert!(ok, "{out}{err}");
+    // What the local target does not implement, it says so to the owner...
+    let (ok, out, err) = aws(
+        &[
+            "kinesis",
+            "list-shards",
+            "--stream-name",
+            "cli-IoTEventStream",
+        ],
+        false,
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("UnknownOperationException")
+            && err.contains("does not implement kinesis:ListShards"),
+        "{err}"
+    );
+    // ... and the device key may not, as on AWS.
+    let (ok, out, err) = aws(
+        &[
+            "kinesis",
+            "list-shards",
+            "--stream-name",
+            "cli-IoTEventStream",
+        ],
+        true,
+    );
+    assert!(!ok, "{out}");
+    assert!(err.contains("AccessDeniedException"), "{err}");
+
+    let printed = process.stdout() + &process.stderr();
+    assert!(
+        !printed.contains(secret),
+        "the start printed the operator secret"
+    );
 }
 
 /// A Ctrl-C sent the moment "ready" is printed stops the target cleanly: the handlers are in

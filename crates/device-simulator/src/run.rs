@@ -195,9 +195,12 @@ async fn put(client: Client, stream: String, readings: Vec<Reading>) -> Outcome 
         let answer = put_once(&client, &stream, &pending).await;
         outcome.latencies.extend(answer.latency);
         outcome.throttled += answer.throttled;
-        outcome
-            .accepted
-            .extend(answer.accepted.iter().map(|&index| pending[index].sensor_id.clone()));
+        outcome.accepted.extend(
+            answer
+                .accepted
+                .iter()
+                .map(|&index| pending[index].sensor_id.clone()),
+        );
         if let Some(error) = answer.error {
             // The last attempt's reason is what the readings failed for.
             outcome.error = Some(error);

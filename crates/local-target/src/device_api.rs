@@ -11,6 +11,9 @@ pub type DeviceKey = aws_credential_types::Credentials;
 /// The provider name of a [`DeviceKey`] read or made by the local target.
 pub const DEVICE_KEY_PROVIDER: &str = "local-target-device-key";
 
+/// The provider name of the operator key (the stack owner's) the local target makes.
+pub const OPERATOR_KEY_PROVIDER: &str = "local-target-operator-key";
+
 /// One record a device puts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewRecord {

@@ -88,7 +88,11 @@ impl ShardThrottle {
     /// For each record, given as its shard and its size (data plus partition key), whether
     /// that shard takes it at `now`. Records are weighed in order, so a call's earlier
     /// records go first, and a refused record uses nothing.
-    pub fn admit(&self, records: impl IntoIterator<Item = (u32, usize)>, now: Instant) -> Vec<bool> {
+    pub fn admit(
+        &self,
+        records: impl IntoIterator<Item = (u32, usize)>,
+        now: Instant,
+    ) -> Vec<bool> {
         let Some(buckets) = &self.buckets else {
             return records.into_iter().map(|_| true).collect();
         };
@@ -129,9 +133,15 @@ mod tests {
         assert_eq!(admitted(&throttle, &small, start), 1000);
         // The other shard has its own budget.
         assert_eq!(admitted(&throttle, &[(1, 100); 10], start), 10);
-        assert_eq!(admitted(&throttle, &small, start + Duration::from_millis(250)), 250);
+        assert_eq!(
+            admitted(&throttle, &small, start + Duration::from_millis(250)),
+            250
+        );
         // Idle time refills to one second's worth, no more.
-        assert_eq!(admitted(&throttle, &small, start + Duration::from_secs(60)), 1000);
+        assert_eq!(
+            admitted(&throttle, &small, start + Duration::from_secs(60)),
+            1000
+        );
     }
 
     #[test]
@@ -157,6 +167,9 @@ mod tests {
     fn off_takes_everything() {
         let start = Instant::now();
         let throttle = ShardThrottle::new(ShardLimits::Off, 1, start);
-        assert_eq!(admitted(&throttle, &vec![(0, 1024 * 1024); 5000], start), 5000);
+        assert_eq!(
+            admitted(&throttle, &vec![(0, 1024 * 1024); 5000], start),
+            5000
+        );
     }
 }

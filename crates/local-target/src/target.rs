@@ -15,8 +15,8 @@ use crate::alarms::{AlarmReport, LocalAlarm};
 use crate::consumers::poller::Poller;
 use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
 use crate::device_api::{
-    DeviceApi, DeviceKey, FunctionError, NewRecord, PutResult, StreamDescription, StreamUnavailable,
-    Throttled,
+    DeviceApi, DeviceKey, FunctionError, NewRecord, PutResult, StreamDescription,
+    StreamUnavailable, Throttled,
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
@@ -129,6 +129,9 @@ pub struct TargetStats {
 pub struct RunningTarget {
     pub address: SocketAddr,
     pub key: DeviceKey,
+    /// What the stack's owner may do; for the AWS CLI profile (see
+    /// [`StateDir::write_aws_profile`]).
+    pub operator_key: DeviceKey,
     pub stats: Arc<TargetStats>,
     pub stream: DurableStream,
     pub table: SqliteTable,
@@ -266,6 +269,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
     check_testpage_dir(&settings.testpage_dir)?;
     let state = StateDir::open(&settings.state_dir)?;
     let key = state.device_key()?;
+    let operator_key = state.operator_key()?;
     let stream = DurableStream::open(&state.stream(), settings.stream_shape.clone())?;
     let table = SqliteTable::open(&state.table())?;
     let metrics = SqliteMetrics::open(&state.metrics(), &settings.metrics_namespace)?;
@@ -414,6 +418,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         region: settings.region.clone(),
         account_id: settings.account_id.clone(),
         key: key.clone(),
+        operator_key: Some(operator_key.clone()),
         testpage_dir: settings.testpage_dir.clone(),
     };
     {
@@ -431,6 +436,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
     Ok(RunningTarget {
         address,
         key,
+        operator_key,
         stats,
         stream,
         table,

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::{Value, json};
 
 use crate::device_api::{
-    Appended, DeviceApi, FunctionError, NewRecord, PutResult, StreamDescription,
-    StreamUnavailable,
+    Appended, DeviceApi, FunctionError, NewRecord, PutResult, StreamDescription, StreamUnavailable,
 };
 
 /// The endpoint on a free 127.0.0.1 port with `api` behind it, until dropped.

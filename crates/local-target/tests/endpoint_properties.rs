@@ -154,6 +154,7 @@ async fn send(request: &Generated) -> (Answer, Arc<InMemoryDeviceApi>) {
     std::fs::write(page.path().join("index.html"), "<h1>page</h1>").unwrap();
     let settings = EndpointSettings {
         region: REGION.into(),
+        operator_key: None,
         account_id: ACCOUNT.into(),
         key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
         testpage_dir: page.path().to_path_buf(),

@@ -13,8 +13,8 @@ use telemetry::timestamp::Timestamp;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_lambda::primitives::Blob as LambdaBlob;
-use local_target::shard_limits::ShardLimits;
 use local_target::consumers::ConsumerSettings;
+use local_target::shard_limits::ShardLimits;
 use local_target::storage::stream::StreamShape;
 use local_target::{LocalSettings, RunningTarget};
 use serde_json::{Value, json};
@@ -369,7 +369,10 @@ async fn a_shard_over_its_write_limit_refuses_the_excess_as_kinesis_does_and_kee
         .await
         .unwrap_err()
         .into_service_error();
-    assert!(error.is_provisioned_throughput_exceeded_exception(), "{error:?}");
+    assert!(
+        error.is_provisioned_throughput_exceeded_exception(),
+        "{error:?}"
+    );
     assert_eq!(
         aws_sdk_kinesis::error::ProvideErrorMetadata::message(&error),
         Some(

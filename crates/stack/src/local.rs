@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use local_target::LocalSettings;
-use local_target::shard_limits::ShardLimits;
 use local_target::alarms::{Comparison, LocalAlarm, Statistic, Watch};
 use local_target::consumers::ConsumerSettings;
+use local_target::shard_limits::ShardLimits;
 use local_target::storage::metrics::MetricId;
 use local_target::storage::stream::StreamShape;
 

@@ -14,6 +14,7 @@ pub const READY_WITHIN: Duration = Duration::from_secs(30);
 pub struct LocalProcess {
     pub child: Child,
     pub address: String,
+    stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -25,6 +26,11 @@ impl Drop for LocalProcess {
 }
 
 impl LocalProcess {
+    /// Everything it wrote to standard output so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
     /// Everything it wrote to standard error so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
@@ -116,12 +122,17 @@ pub fn start_local<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> LocalProcess {
     collect(child.stderr.take().unwrap(), stderr.clone());
     let stdout = child.stdout.take().unwrap();
     let (sender, receiver) = std::sync::mpsc::channel();
+    let lines = Arc::new(Mutex::new(String::new()));
+    let kept = lines.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { return };
             if let Some(address) = line.strip_prefix("local target ready: http://") {
                 let _ = sender.send(address.to_owned());
             }
+            let mut kept = kept.lock().unwrap();
+            kept.push_str(&line);
+            kept.push('\n');
         }
     });
     let address = match receiver.recv_timeout(READY_WITHIN) {
@@ -134,6 +145,7 @@ pub fn start_local<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> LocalProcess {
     LocalProcess {
         child,
         address,
+        stdout: lines,
         stderr,
     }
 }

@@ -101,27 +101,46 @@ pub fn parse_authorization(value: &str) -> Result<Authorization<'_>, MalformedAu
     })
 }
 
-/// Checks signatures against the one device key.
+/// Who signed a request: the key decides what it may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// The device key: what the device user on AWS may do, and nothing more.
+    Device,
+    /// The operator key: what the stack's owner may do.
+    Operator,
+}
+
+/// Checks signatures against the device key (and the operator key, when there is one).
 #[derive(Clone, Debug)]
 pub struct Verifier {
-    key: DeviceKey,
+    keys: Vec<(Principal, DeviceKey)>,
     region: String,
 }
 
 impl Verifier {
     pub fn new(key: DeviceKey, region: String) -> Self {
-        Self { key, region }
+        Self {
+            keys: vec![(Principal::Device, key)],
+            region,
+        }
     }
 
-    /// Accepts the request only if it is signed by the device key, for this region and
-    /// `service`, within [`MAX_CLOCK_SKEW`] of `now`, over exactly these headers and body.
+    /// Also accepts requests the operator key signs.
+    pub fn with_operator(mut self, key: DeviceKey) -> Self {
+        self.keys.push((Principal::Operator, key));
+        self
+    }
+
+    /// Accepts the request only if it is signed by one of the keys, for this region and
+    /// `service`, within [`MAX_CLOCK_SKEW`] of `now`, over exactly these headers and body;
+    /// returns whose key it was.
     pub(crate) fn verify(
         &self,
         parts: &Parts,
         body: &[u8],
         service: &str,
         now: SystemTime,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Principal, ApiError> {
         let Some(header) = parts.headers.get("authorization") else {
             if parts
                 .uri
@@ -142,14 +161,18 @@ impl Verifier {
             .map_err(|_| incomplete("The Authorization header is not valid ASCII."))?;
         let auth = parse_authorization(header).map_err(|err| incomplete(err.to_string()))?;
 
-        if auth.access_key_id != self.key.access_key_id() {
+        let Some((principal, key)) = self
+            .keys
+            .iter()
+            .find(|(_, key)| key.access_key_id() == auth.access_key_id)
+        else {
             return Err(ApiError::forbidden(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             ));
-        }
+        };
         if parts.headers.contains_key("x-amz-security-token") {
-            // The device key is a long-term key: a session token cannot belong to it.
+            // Both keys are long-term keys: a session token cannot belong to them.
             return Err(ApiError::forbidden(
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
@@ -221,9 +244,9 @@ impl Verifier {
             ));
         }
 
-        let expected = self.signature(parts, body, &auth, signed_at)?;
+        let expected = signature(key, parts, body, &auth, signed_at)?;
         if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
-            Ok(())
+            Ok(*principal)
         } else {
             Err(signature_mismatch())
         }
@@ -241,59 +264,60 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<(), &'static str> {
         self.verify(parts, body, service, now)
+            .map(drop)
             .map_err(|error| error.code)
     }
+}
 
-    /// The signature the device key gives this request.
-    fn signature(
-        &self,
-        parts: &Parts,
-        body: &[u8],
-        auth: &Authorization<'_>,
-        signed_at: SystemTime,
-    ) -> Result<String, ApiError> {
-        let mut headers = Vec::new();
-        for name in &auth.signed_headers {
-            let values = parts.headers.get_all(*name);
-            if values.iter().next().is_none() {
-                return Err(invalid_signature(format!(
-                    "The signed header '{name}' is not in the request."
-                )));
-            }
-            for value in values {
-                let value = value.to_str().map_err(|_| signature_mismatch())?;
-                headers.push((*name, value));
-            }
+/// The signature `key` gives this request.
+fn signature(
+    key: &DeviceKey,
+    parts: &Parts,
+    body: &[u8],
+    auth: &Authorization<'_>,
+    signed_at: SystemTime,
+) -> Result<String, ApiError> {
+    let mut headers = Vec::new();
+    for name in &auth.signed_headers {
+        let values = parts.headers.get_all(*name);
+        if values.iter().next().is_none() {
+            return Err(invalid_signature(format!(
+                "The signed header '{name}' is not in the request."
+            )));
         }
-        let mut settings = SigningSettings::default();
-        // Only the headers the client signed are passed in, so none is to be left out.
-        settings.excluded_headers = Some(Vec::new());
-        if auth.signed_headers.contains(&"x-amz-content-sha256") {
-            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        for value in values {
+            let value = value.to_str().map_err(|_| signature_mismatch())?;
+            headers.push((*name, value));
         }
-        // The authority is a placeholder: the signed `host` header is what gets signed.
-        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let uri = format!("http://localhost{path_and_query}");
-        let request = SignableRequest::new(
-            parts.method.as_str(),
-            uri,
-            headers.into_iter(),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|_| signature_mismatch())?;
-        let identity = self.key.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(auth.region)
-            .name(auth.service)
-            .time(signed_at)
-            .settings(settings)
-            .build()
-            .map_err(|_| signature_mismatch())?
-            .into();
-        let output = sign(request, &params).map_err(|_| signature_mismatch())?;
-        Ok(output.signature().to_owned())
     }
+    let mut settings = SigningSettings::default();
+    // Only the headers the client signed are passed in, so none is to be left out.
+    settings.excluded_headers = Some(Vec::new());
+    if auth.signed_headers.contains(&"x-amz-content-sha256") {
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    // The authority is a placeholder: the signed `host` header is what gets signed.
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let uri = format!("http://localhost{path_and_query}");
+    let request = SignableRequest::new(
+        parts.method.as_str(),
+        uri,
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|_| signature_mismatch())?;
+    let identity = key.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(auth.region)
+        .name(auth.service)
+        .time(signed_at)
+        .settings(settings)
+        .build()
+        .map_err(|_| signature_mismatch())?
+        .into();
+    let output = sign(request, &params).map_err(|_| signature_mismatch())?;
+    Ok(output.signature().to_owned())
 }
 
 fn parse_amz_date(text: &str) -> Option<SystemTime> {

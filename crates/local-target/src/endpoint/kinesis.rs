@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::auth::Principal;
 use super::errors::{ApiError, KINESIS_CONTENT_TYPE, json_response, validation_errors};
 use crate::device_api::{DeviceApi, NewRecord, PutResult, StreamDescription, Throttled};
 
@@ -76,6 +77,7 @@ pub(crate) enum Operation {
 /// Who is asking, for error messages.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Caller<'a> {
+    pub principal: Principal,
     pub access_key_id: &'a str,
     pub account_id: &'a str,
 }
@@ -105,6 +107,15 @@ pub(crate) fn operation(
         "PutRecord" => Ok(Operation::PutRecord),
         "PutRecords" => Ok(Operation::PutRecords),
         "DescribeStreamSummary" => Ok(Operation::DescribeStreamSummary),
+        // The owner may call every operation on AWS; here only these are implemented, and
+        // that is what the answer says, not that the key may not.
+        _ if caller.principal == Principal::Operator => Err(ApiError::bad_request(
+            "UnknownOperationException",
+            format!(
+                "The local target does not implement kinesis:{name}: its stream serves \
+                 PutRecord, PutRecords and DescribeStreamSummary."
+            ),
+        )),
         _ => Err(ApiError::bad_request(
             "AccessDeniedException",
             format!(

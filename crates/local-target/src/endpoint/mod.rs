@@ -50,8 +50,10 @@ pub struct EndpointSettings {
     pub region: String,
     /// The 12-digit account id in ARNs.
     pub account_id: String,
-    /// The only key that may sign requests.
+    /// The device key: what the device user on AWS may do.
     pub key: DeviceKey,
+    /// The operator key, if any: what the stack's owner may do.
+    pub operator_key: Option<DeviceKey>,
     /// The test page, served at `/`.
     pub testpage_dir: PathBuf,
 }

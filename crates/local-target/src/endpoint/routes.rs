@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -20,7 +20,7 @@ use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::EndpointSettings;
-use super::auth::Verifier;
+use super::auth::{Principal, Verifier};
 use super::errors::{Api, ApiError};
 use super::kinesis::{self, Caller};
 use super::lambda::{self, InvokeQuery, Place};
@@ -44,7 +44,10 @@ pub(super) fn router<A: DeviceApi>(
     api: Arc<A>,
     local: SocketAddr,
 ) -> Router {
-    let verifier = Verifier::new(settings.key.clone(), settings.region.clone());
+    let mut verifier = Verifier::new(settings.key.clone(), settings.region.clone());
+    if let Some(operator) = &settings.operator_key {
+        verifier = verifier.with_operator(operator.clone());
+    }
     let shared = Arc::new(Shared {
         files: StaticFiles::new(settings.testpage_dir.clone(), local),
         api,
@@ -213,29 +216,34 @@ async fn authenticate(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let checked = async {
         let body = read_body(&parts.headers, body).await?;
-        verifier
+        let principal = verifier
             .verify(&parts, &body, service.name, SystemTime::now())
             .inspect_err(|error| {
                 tracing::warn!(code = error.code, message = %error.message, path = %parts.uri.path(), "refused an unauthenticated request");
             })?;
-        Ok::<_, ApiError>(body)
+        Ok::<_, ApiError>((body, principal))
     }
     .await;
     match checked {
-        Ok(body) => next.run(Request::from_parts(parts, Body::from(body))).await,
+        Ok((body, principal)) => {
+            // The handlers learn whose key signed from here, and only from here.
+            parts.extensions.insert(principal);
+            next.run(Request::from_parts(parts, Body::from(body))).await
+        }
         Err(error) => error.render(service.api),
     }
 }
 
 async fn kinesis<A: DeviceApi>(
     State(shared): State<Arc<Shared<A>>>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = shared.caller();
+    let caller = shared.caller(principal);
     let result = async {
         let target = headers
             .get("x-amz-target")
@@ -295,20 +303,34 @@ struct FunctionPath {
 /// Every Lambda operation but Invoke (and Invoke with another method).
 async fn lambda_denied<A: DeviceApi>(
     State(shared): State<Arc<Shared<A>>>,
+    Extension(principal): Extension<Principal>,
     method: Method,
     uri: Uri,
 ) -> Response {
-    ApiError::forbidden(
-        "AccessDeniedException",
-        format!(
-            "User: {} is not authorized to perform: {method} {}: the device key may only \
-             invoke the query function {}.",
-            shared.settings.key.access_key_id(),
-            uri.path(),
-            shared.api.query_function_name()
+    let caller = shared.caller(principal);
+    let error = match principal {
+        Principal::Device => ApiError::forbidden(
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to perform: {method} {}: the device key may only \
+                 invoke the query function {}.",
+                caller.access_key_id,
+                uri.path(),
+                shared.api.query_function_name()
+            ),
         ),
-    )
-    .render(Api::Lambda)
+        Principal::Operator => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!(
+                "The local target does not implement {method} {}: its Lambda API serves \
+                 Invoke of the query function {}.",
+                uri.path(),
+                shared.api.query_function_name()
+            ),
+        ),
+    };
+    error.render(Api::Lambda)
 }
 
 async fn page<A: DeviceApi>(
@@ -320,9 +342,14 @@ async fn page<A: DeviceApi>(
 }
 
 impl<A> Shared<A> {
-    fn caller(&self) -> Caller<'_> {
+    fn caller(&self, principal: Principal) -> Caller<'_> {
+        let key = match (principal, &self.settings.operator_key) {
+            (Principal::Operator, Some(operator)) => operator,
+            _ => &self.settings.key,
+        };
         Caller {
-            access_key_id: self.settings.key.access_key_id(),
+            principal,
+            access_key_id: key.access_key_id(),
             account_id: &self.settings.account_id,
         }
     }
