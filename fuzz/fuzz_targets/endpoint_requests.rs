@@ -128,6 +128,7 @@ fuzz_target!(|data: &[u8]| {
     let settings = EndpointSettings {
         region: REGION.into(),
         operator_key: None,
+        owner: None,
         account_id: ACCOUNT.into(),
         key: DeviceKey::new(KEY_ID, SECRET, None, None, "fuzz"),
         testpage_dir: page_dir().path().to_path_buf(),

@@ -361,29 +361,7 @@ fn the_printed_profile_line_gives_the_aws_cli_the_operator_key_and_the_endpoint(
     let (state, page) = (dir.path().join("state"), dir.path().join("page"));
     std::fs::create_dir(&page).unwrap();
     let process = start("cli", &state, &page);
-    let until = Instant::now() + Duration::from_secs(10);
-    let line = loop {
-        if let Some(line) = process
-            .stdout()
-            .lines()
-            .find_map(|line| line.trim().strip_prefix("export ").map(str::to_owned))
-        {
-            break line;
-        }
-        assert!(
-            Instant::now() < until,
-            "no export line:\n{}",
-            process.stdout()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let variables: Vec<(String, String)> = line
-        .split_whitespace()
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap();
-            (name.to_owned(), value.to_owned())
-        })
-        .collect();
+    let variables = profile_variables(&process);
     let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
         names,
@@ -401,27 +379,13 @@ fn the_printed_profile_line_gives_the_aws_cli_the_operator_key_and_the_endpoint(
         .unwrap();
     assert_ne!(secret, config(&page).key.secret_access_key());
 
-    let aws = |args: &[&str], device: bool| {
-        let mut command = Command::new("aws");
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_")) {
-            command.env_remove(name);
-        }
-        command.env("AWS_EC2_METADATA_DISABLED", "true");
-        if device {
-            let config = config(&page);
-            command
-                .env("AWS_ACCESS_KEY_ID", config.key.access_key_id())
-                .env("AWS_SECRET_ACCESS_KEY", config.key.secret_access_key())
-                .env("AWS_DEFAULT_REGION", &config.stack.region)
-                .args(["--endpoint-url", &config.stack.kinesis_endpoint]);
-        } else {
-            command.envs(variables.iter().cloned());
-        }
-        let ended = run_bounded(
-            command.args(args).current_dir(dir.path()),
-            Duration::from_secs(60),
-        );
-        (ended.status.success(), ended.stdout, ended.stderr)
+    let device = device_variables(&page);
+    let aws = |args: &[&str], as_device: bool| {
+        aws_cli(
+            dir.path(),
+            if as_device { &device } else { &variables },
+            args,
+        )
     };
     let (ok, out, err) = aws(
         &[
@@ -664,4 +628,295 @@ fn verify_follows_its_readings_through_every_step_locally() {
     let stored = stored(&state);
     assert_eq!(stored.keys().filter(|(s, _)| s == sensor).count(), 4);
     assert!(!stdout.contains(config(&page).key.secret_access_key()));
+}
+
+/// The variables of the `export` line the start prints for the AWS CLI.
+fn profile_variables(process: &LocalProcess) -> Vec<(String, String)> {
+    let until = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        if let Some(line) = process
+            .stdout()
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("export ").map(str::to_owned))
+        {
+            break line;
+        }
+        assert!(
+            Instant::now() < until,
+            "no export line:\n{}",
+            process.stdout()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    line.split_whitespace()
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// The device key of `config.js`, as the AWS CLI's variables, with its endpoint.
+fn device_variables(page: &Path) -> Vec<(String, String)> {
+    let config = config(page);
+    vec![
+        (
+            "AWS_ACCESS_KEY_ID".into(),
+            config.key.access_key_id().into(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            config.key.secret_access_key().into(),
+        ),
+        ("AWS_DEFAULT_REGION".into(), config.stack.region.clone()),
+        (
+            "AWS_ENDPOINT_URL".into(),
+            config.stack.kinesis_endpoint.clone(),
+        ),
+    ]
+}
+
+/// The real `aws` binary in `dir` with only `variables` of AWS's settings (none of the
+/// test's own): (success, standard output, standard error).
+fn aws_cli(dir: &Path, variables: &[(String, String)], args: &[&str]) -> (bool, String, String) {
+    let mut command = Command::new("aws");
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_")) {
+        command.env_remove(name);
+    }
+    command
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .envs(variables.iter().cloned())
+        .args(args)
+        .current_dir(dir);
+    let ended = run_bounded(&mut command, Duration::from_secs(60));
+    (ended.status.success(), ended.stdout, ended.stderr)
+}
+
+/// Issue 15's step 5 as a user of AWS walks it: `aws dynamodb` with the operator's profile
+/// explores the table: describe it, scan it in pages, query one sensor by key condition, get
+/// one item. The AWS CLI's paginators (botocore's, as boto3's) see every item exactly once.
+/// The device key gets AccessDeniedException, and what is not implemented is named.
+#[test]
+fn the_aws_cli_explores_the_table_with_the_operator_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    // 2,500 readings at once: more than a shard takes in a second, which is not what this
+    // tests.
+    let mut args = local_args("table", &state, &page);
+    args.extend(["--shard-limits", "off"].map(str::to_owned));
+    let process = start_local(&args);
+    let operator = profile_variables(&process);
+    let device = device_variables(&page);
+
+    let sensors = 5;
+    let readings = 2_500;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = kinesis(&config(&page)).await;
+        for chunk in (0..readings).collect::<Vec<_>>().chunks(500) {
+            let entries = chunk
+                .iter()
+                .map(|n| {
+                    let sensor = format!("t-{}", n % sensors);
+                    let second = n / sensors;
+                    let body = format!(
+                        r#"{{"sensorid": "{sensor}", "value": {n}, "timestamp": "2026-12-02T{:02}:{:02}:{:02}.000Z"}}"#,
+                        second / 3600,
+                        second / 60 % 60,
+                        second % 60
+                    );
+                    PutRecordsRequestEntry::builder()
+                        .partition_key(sensor)
+                        .data(Blob::new(body))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let output = client
+                .put_records()
+                .stream_name("table-IoTEventStream")
+                .set_records(Some(entries))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(output.failed_record_count(), Some(0));
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(60);
+    while stored(&state).len() < readings {
+        assert!(
+            Instant::now() < until,
+            "{} of {readings} stored",
+            stored(&state).len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let aws = |variables: &[(String, String)], args: &[&str]| -> serde_json::Value {
+        let (ok, out, err) = aws_cli(dir.path(), variables, args);
+        assert!(ok, "aws {args:?}: {out}{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let table = "table-SensorData";
+    let described = aws(
+        &operator,
+        &["dynamodb", "describe-table", "--table-name", table],
+    );
+    assert_eq!(described["Table"]["ItemCount"], readings);
+    assert_eq!(
+        described["Table"]["KeySchema"][1]["AttributeName"],
+        "Timestamp"
+    );
+
+    // Pages of 300: nine calls, each item once.
+    let scanned = aws(
+        &operator,
+        &[
+            "dynamodb",
+            "scan",
+            "--table-name",
+            table,
+            "--page-size",
+            "300",
+        ],
+    );
+    let keys: std::collections::BTreeSet<(String, String)> = scanned["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                item["SensorId"]["S"].as_str().unwrap().to_owned(),
+                item["Timestamp"]["S"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(scanned["Count"], readings);
+    assert_eq!(keys.len(), readings);
+    assert_eq!(keys, stored(&state).into_keys().collect());
+
+    // One sensor, a range, newest first, in pages of 7: seconds 100 to 199 of t-2.
+    let range = aws(
+        &operator,
+        &[
+            "dynamodb",
+            "query",
+            "--table-name",
+            table,
+            "--key-condition-expression",
+            "SensorId = :s AND #t BETWEEN :from AND :to",
+            "--expression-attribute-names",
+            r##"{"#t": "Timestamp"}"##,
+            "--expression-attribute-values",
+            r#"{":s": {"S": "t-2"}, ":from": {"S": "2026-12-02T00:01:40.000Z"}, ":to": {"S": "2026-12-02T00:03:19.000Z"}}"#,
+            "--no-scan-index-forward",
+            "--page-size",
+            "7",
+        ],
+    );
+    let items = range["Items"].as_array().unwrap();
+    assert_eq!(items.len(), 100);
+    assert_eq!(items[0]["Timestamp"]["S"], "2026-12-02T00:03:19.000Z");
+    assert_eq!(items[0]["Value"]["N"], (199 * sensors + 2).to_string());
+    assert_eq!(items[99]["Timestamp"]["S"], "2026-12-02T00:01:40.000Z");
+    let prefix = aws(
+        &operator,
+        &[
+            "dynamodb",
+            "query",
+            "--table-name",
+            table,
+            "--key-condition-expression",
+            "SensorId = :s AND begins_with(#t, :minute)",
+            "--expression-attribute-names",
+            r##"{"#t": "Timestamp"}"##,
+            "--expression-attribute-values",
+            r#"{":s": {"S": "t-0"}, ":minute": {"S": "2026-12-02T00:05"}}"#,
+        ],
+    );
+    assert_eq!(prefix["Count"], 60);
+    let got = aws(
+        &operator,
+        &[
+            "dynamodb",
+            "get-item",
+            "--table-name",
+            table,
+            "--key",
+            r#"{"SensorId": {"S": "t-4"}, "Timestamp": {"S": "2026-12-02T00:00:00.000Z"}}"#,
+        ],
+    );
+    assert_eq!(got["Item"]["Value"]["N"], "4");
+
+    let refused = |variables: &[(String, String)], args: &[&str], wanted: &[&str]| {
+        let (ok, out, err) = aws_cli(dir.path(), variables, args);
+        assert!(!ok, "aws {args:?} succeeded: {out}");
+        for wanted in wanted {
+            assert!(err.contains(wanted), "aws {args:?}: {err}");
+        }
+    };
+    refused(
+        &operator,
+        &[
+            "dynamodb",
+            "scan",
+            "--table-name",
+            table,
+            "--filter-expression",
+            "#v > :v",
+            "--expression-attribute-names",
+            r##"{"#v": "Value"}"##,
+            "--expression-attribute-values",
+            r#"{":v": {"N": "1"}}"#,
+        ],
+        &[
+            "ValidationException",
+            "does not implement the parameter",
+            "of Scan",
+        ],
+    );
+    refused(
+        &operator,
+        &[
+            "dynamodb",
+            "put-item",
+            "--table-name",
+            table,
+            "--item",
+            r#"{"SensorId": {"S": "x"}, "Timestamp": {"S": "y"}}"#,
+        ],
+        &["does not implement dynamodb:PutItem"],
+    );
+    for args in [
+        &["dynamodb", "scan", "--table-name", table][..],
+        &["dynamodb", "describe-table", "--table-name", table][..],
+    ] {
+        refused(
+            &device,
+            args,
+            &[
+                "AccessDeniedException",
+                "not authorized to perform: dynamodb:",
+            ],
+        );
+    }
+    let mut wrong_secret = device.clone();
+    wrong_secret[1].1 = "not/the/secret/of/this/key/0000000000000".into();
+    refused(
+        &wrong_secret,
+        &["dynamodb", "scan", "--table-name", table],
+        &["InvalidSignatureException"],
+    );
+    assert_eq!(
+        stored(&state).len(),
+        readings,
+        "nothing refused changed the table"
+    );
+    drop(process);
 }

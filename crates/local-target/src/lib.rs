@@ -8,7 +8,9 @@
 //! - [`handlers`]: the archiver and writer functions on the local ports.
 //! - [`endpoint`]: the loopback HTTP endpoint speaking AWS' wire protocol for what a device uses,
 //!   every request SigV4-checked.
-//! - [`device_api`]: the contract between the endpoint and the rest.
+//! - [`device_api`]: the contract between the endpoint and the rest, for what a device does.
+//! - [`owner_api`]: the same for what the stack's owner reads (the table, through DynamoDB's
+//!   read operations).
 //! - [`shard_limits`]: Kinesis' write limits per shard, which the stream's puts meet.
 //! - [`signals`]: what AWS would publish for the stack's resources (Lambda, Kinesis and SQS
 //!   metrics), under AWS's names, into the metrics store.
@@ -22,6 +24,7 @@ pub mod consumers;
 pub mod device_api;
 pub mod endpoint;
 pub mod handlers;
+pub mod owner_api;
 pub mod shard_limits;
 pub mod signals;
 pub mod state;

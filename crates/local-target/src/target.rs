@@ -20,6 +20,7 @@ use crate::device_api::{
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
+use crate::owner_api::{OwnerApi, TableDescription, TableItem, TableKey, TableQuery};
 use crate::shard_limits::{ShardLimits, ShardThrottle};
 use crate::signals::Signals;
 use crate::state::StateDir;
@@ -40,6 +41,8 @@ pub struct LocalSettings {
     /// benchmark turns them off).
     pub shard_limits: ShardLimits,
     pub query_function_name: String,
+    /// The table's name, `<stack>-SensorData`.
+    pub table_name: String,
     pub archiver: ConsumerSettings,
     pub writer: ConsumerSettings,
     /// The namespace of the writer's metrics (the stack's).
@@ -54,6 +57,14 @@ pub struct LocalSettings {
 }
 
 impl LocalSettings {
+    /// The table's ARN.
+    pub fn table_arn(&self) -> String {
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            self.region, self.account_id, self.table_name
+        )
+    }
+
     /// The stream's ARN.
     pub fn stream_arn(&self) -> String {
         format!(
@@ -253,6 +264,47 @@ impl DeviceApi for Devices {
     }
 }
 
+/// The owner's side: the table, as DynamoDB's reads see it.
+#[derive(Debug)]
+struct Owner {
+    table: SqliteTable,
+    table_name: String,
+    table_arn: String,
+    /// The table is as old as the state folder's stream.
+    created: f64,
+}
+
+impl OwnerApi for Owner {
+    fn table_name(&self) -> &str {
+        &self.table_name
+    }
+
+    fn table_arn(&self) -> &str {
+        &self.table_arn
+    }
+
+    fn describe_table(&self) -> Result<TableDescription, StorageError> {
+        Ok(TableDescription {
+            name: self.table_name.clone(),
+            arn: self.table_arn.clone(),
+            item_count: self.table.count_blocking()?,
+            created: self.created,
+        })
+    }
+
+    fn query_table(&self, query: &TableQuery) -> Result<Vec<TableItem>, StorageError> {
+        self.table.query_items_blocking(query)
+    }
+
+    fn scan_table(
+        &self,
+        after: Option<&TableKey>,
+        limit: usize,
+    ) -> Result<Vec<TableItem>, StorageError> {
+        self.table.scan_blocking(after, limit)
+    }
+}
+
 /// How often records past the retention period are removed.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the WALs are copied back into their files.
@@ -419,6 +471,12 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         account_id: settings.account_id.clone(),
         key: key.clone(),
         operator_key: Some(operator_key.clone()),
+        owner: Some(Arc::new(Owner {
+            table: table.clone(),
+            table_name: settings.table_name.clone(),
+            table_arn: settings.table_arn(),
+            created: stream.created_ms() as f64 / 1000.0,
+        })),
         testpage_dir: settings.testpage_dir.clone(),
     };
     {

@@ -155,6 +155,7 @@ async fn send(request: &Generated) -> (Answer, Arc<InMemoryDeviceApi>) {
     let settings = EndpointSettings {
         region: REGION.into(),
         operator_key: None,
+        owner: None,
         account_id: ACCOUNT.into(),
         key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
         testpage_dir: page.path().to_path_buf(),

@@ -10,6 +10,9 @@ pub(crate) enum Api {
     Kinesis,
     /// REST JSON: header `x-amzn-ErrorType`, body `{"Type": "User", "message": "..."}`.
     Lambda,
+    /// JSON 1.0: `{"__type": "com.amazonaws.dynamodb.v20120810#...", "message": "..."}`
+    /// ("Error handling with DynamoDB", DynamoDB Developer Guide).
+    DynamoDb,
 }
 
 /// An error answer: status, AWS error type, message.
@@ -44,6 +47,13 @@ impl ApiError {
                 let body = serde_json::json!({"__type": self.code, "message": self.message});
                 json_response(self.status, KINESIS_CONTENT_TYPE, &body)
             }
+            Api::DynamoDb => {
+                let body = serde_json::json!({
+                    "__type": format!("com.amazonaws.dynamodb.v20120810#{}", self.code),
+                    "message": self.message,
+                });
+                json_response(self.status, DYNAMODB_CONTENT_TYPE, &body)
+            }
             Api::Lambda => {
                 // Lambda tells who is at fault: the caller (User) or the service.
                 let fault = if self.status.is_server_error() {
@@ -63,6 +73,7 @@ impl ApiError {
 }
 
 pub(crate) const KINESIS_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+pub(crate) const DYNAMODB_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 pub(crate) fn json_response(
     status: StatusCode,

@@ -7,14 +7,18 @@
 //! - `errors`: an API error and its two wire shapes (Kinesis JSON 1.1, Lambda REST JSON).
 //! - `kinesis`: `PutRecord`, `PutRecords`, `DescribeStreamSummary`, with Kinesis' limits.
 //! - `lambda`: `Invoke` of the query function.
+//! - `dynamodb`: the owner's reads of the table (`DescribeTable`, `GetItem`, `Query`, `Scan`).
 //! - `static_files`: the test page, and `config.js` (the device secret) to loopback peers only.
 //! - `routes`: which request goes where (axum routes), the one authentication middleware in
 //!   front of both APIs, the body cap, CORS, request ids.
 //!
-//! What a request may do follows the device user's IAM policy on AWS: put records on the
-//! stream, describe it, invoke the query function. Everything else is `AccessDeniedException`.
+//! What a request may do follows whose key signed it. The device key gets what the device
+//! user's IAM policy allows on AWS: put records on the stream, describe it, invoke the query
+//! function; everything else is `AccessDeniedException`. The operator key gets what the
+//! stack's owner may do, as far as this endpoint implements it (the table's reads besides).
 
 pub mod auth;
+mod dynamodb;
 mod errors;
 mod kinesis;
 mod lambda;
@@ -27,6 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::device_api::{DeviceApi, DeviceKey};
+use crate::owner_api::OwnerApi;
 
 pub use static_files::may_read_secret_config;
 
@@ -54,6 +59,8 @@ pub struct EndpointSettings {
     pub key: DeviceKey,
     /// The operator key, if any: what the stack's owner may do.
     pub operator_key: Option<DeviceKey>,
+    /// What the owner reads (the table), if anything.
+    pub owner: Option<Arc<dyn OwnerApi>>,
     /// The test page, served at `/`.
     pub testpage_dir: PathBuf,
 }

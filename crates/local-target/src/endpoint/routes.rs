@@ -15,12 +15,13 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, Query, Reque
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, post, post_service};
+use axum::routing::{any, post};
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::EndpointSettings;
 use super::auth::{Principal, Verifier};
+use super::dynamodb;
 use super::errors::{Api, ApiError};
 use super::kinesis::{self, Caller};
 use super::lambda::{self, InvokeQuery, Place};
@@ -61,6 +62,28 @@ pub(super) fn router<A: DeviceApi>(
         .layer(authenticated(Service::KINESIS))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared.clone());
+    let dynamodb = Router::new()
+        .route("/", post(dynamodb::<A>))
+        .layer(authenticated(Service::DYNAMODB))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared.clone());
+    // The JSON protocols share `POST /`; `X-Amz-Target` names the service, and the request
+    // must then be signed for that service. Anything else is Kinesis', which answers an
+    // unknown target as Kinesis does.
+    let by_target = move |request: Request| {
+        let router = match request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|value| value.to_str().ok())
+        {
+            Some(target) if target.starts_with(dynamodb::TARGET_PREFIX) => dynamodb.clone(),
+            _ => kinesis.clone(),
+        };
+        async move {
+            let Ok(response) = router.oneshot(request).await;
+            response
+        }
+    };
     let lambda = Router::new()
         .route(INVOKE, post(invoke::<A>).fallback(lambda_denied::<A>))
         .route("/{version}/{*operation}", any(lambda_denied::<A>))
@@ -84,7 +107,7 @@ pub(super) fn router<A: DeviceApi>(
         }
     };
     Router::new()
-        .route("/", post_service(kinesis).fallback(page::<A>))
+        .route("/", post(by_target).fallback(page::<A>))
         .route("/{version}/{*operation}", any(versioned))
         .fallback(page::<A>)
         .with_state(shared)
@@ -206,6 +229,10 @@ impl Service {
         name: "lambda",
         api: Api::Lambda,
     };
+    const DYNAMODB: Self = Self {
+        name: "dynamodb",
+        api: Api::DynamoDb,
+    };
 }
 
 /// The one check in front of every API route: the body is read (at most [`MAX_BODY`]) and the
@@ -253,6 +280,25 @@ async fn kinesis<A: DeviceApi>(
     }
     .await;
     result.unwrap_or_else(|error| error.render(Api::Kinesis))
+}
+
+async fn dynamodb<A: DeviceApi>(
+    State(shared): State<Arc<Shared<A>>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kinesis::Caller { access_key_id, .. } = shared.caller(principal);
+    let caller = dynamodb::Caller {
+        principal,
+        access_key_id,
+    };
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok());
+    dynamodb::handle(shared.settings.owner.clone(), caller, target, &body)
+        .await
+        .unwrap_or_else(|error| error.render(Api::DynamoDb))
 }
 
 async fn invoke<A: DeviceApi>(

@@ -12,6 +12,7 @@ use telemetry::query::StoreQuery;
 use telemetry::reading::Reading;
 use telemetry::timestamp::Timestamp;
 
+use crate::owner_api::{SortCondition, TableItem, TableKey, TableQuery};
 use crate::storage::{StorageError, open_sqlite, port_call};
 
 /// The table. Writes and reads have a connection each, so a query never waits for a batch.
@@ -114,6 +115,97 @@ impl SqliteTable {
             });
         }
         Ok(readings)
+    }
+
+    /// One page of one sensor's items, for the owner's DynamoDB `Query` and `GetItem`.
+    /// Blocking.
+    pub fn query_items_blocking(&self, query: &TableQuery) -> Result<Vec<TableItem>, StorageError> {
+        let mut sql =
+            String::from("SELECT sensor_id, timestamp, value FROM readings WHERE sensor_id = ?1");
+        let mut values: Vec<String> = vec![query.sensor_id.clone()];
+        fn bind(condition: &str, value: &str, sql: &mut String, values: &mut Vec<String>) {
+            values.push(value.to_owned());
+            sql.push_str(&format!(" AND timestamp {condition} ?{}", values.len()));
+        }
+        // SQLite compares TEXT byte by byte (the BINARY collation), as DynamoDB compares
+        // strings, so each condition is a plain comparison on the key.
+        match &query.sort {
+            None => {}
+            Some(SortCondition::Equal(v)) => bind("=", v, &mut sql, &mut values),
+            Some(SortCondition::Less(v)) => bind("<", v, &mut sql, &mut values),
+            Some(SortCondition::LessOrEqual(v)) => bind("<=", v, &mut sql, &mut values),
+            Some(SortCondition::Greater(v)) => bind(">", v, &mut sql, &mut values),
+            Some(SortCondition::GreaterOrEqual(v)) => bind(">=", v, &mut sql, &mut values),
+            Some(SortCondition::Between(low, high)) => {
+                bind(">=", low, &mut sql, &mut values);
+                bind("<=", high, &mut sql, &mut values);
+            }
+            Some(SortCondition::BeginsWith(prefix)) => {
+                values.push(prefix.clone());
+                let n = values.len();
+                sql.push_str(&format!(" AND substr(timestamp, 1, length(?{n})) = ?{n}"));
+            }
+        }
+        if let Some(after) = &query.after {
+            bind(
+                if query.forward { ">" } else { "<" },
+                after,
+                &mut sql,
+                &mut values,
+            );
+        }
+        sql.push_str(if query.forward {
+            " ORDER BY timestamp ASC"
+        } else {
+            " ORDER BY timestamp DESC"
+        });
+        sql.push_str(&format!(" LIMIT {}", query.limit));
+        self.items(&sql, rusqlite::params_from_iter(values))
+    }
+
+    /// One page of every item in key order, after `after`, for the owner's `Scan`. Blocking.
+    pub fn scan_blocking(
+        &self,
+        after: Option<&TableKey>,
+        limit: usize,
+    ) -> Result<Vec<TableItem>, StorageError> {
+        let (sensor, timestamp) = after.map_or((String::new(), String::new()), |key| {
+            (key.sensor_id.clone(), key.timestamp.clone())
+        });
+        // With no start key, every key is after ('', ''): sensor ids are never empty.
+        self.items(
+            &format!(
+                "SELECT sensor_id, timestamp, value FROM readings
+                 WHERE (sensor_id, timestamp) > (?1, ?2)
+                 ORDER BY sensor_id, timestamp LIMIT {limit}"
+            ),
+            params![sensor, timestamp],
+        )
+    }
+
+    fn items(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<TableItem>, StorageError> {
+        let connection = self
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let error = StorageError::at(&self.path);
+        let mut statement = connection.prepare_cached(sql).map_err(&error)?;
+        let rows = statement
+            .query_map(params, |row| {
+                Ok(TableItem {
+                    key: TableKey {
+                        sensor_id: row.get(0)?,
+                        timestamp: row.get(1)?,
+                    },
+                    value: row.get(2)?,
+                })
+            })
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
     }
 
     /// Readings stored in all. Blocking.

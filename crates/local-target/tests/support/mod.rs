@@ -58,6 +58,7 @@ impl Endpoint {
         let settings = EndpointSettings {
             region: REGION.into(),
             operator_key: None,
+            owner: None,
             account_id: ACCOUNT.into(),
             key: DeviceKey::new(KEY_ID, SECRET, None, None, "test"),
             testpage_dir: page.path().to_path_buf(),
