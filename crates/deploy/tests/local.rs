@@ -697,12 +697,13 @@ fn aws_cli(dir: &Path, variables: &[(String, String)], args: &[&str]) -> (bool, 
     (ended.status.success(), ended.stdout, ended.stderr)
 }
 
-/// Issue 15's step 5 as a user of AWS walks it: `aws dynamodb` with the operator's profile
-/// explores the table: describe it, scan it in pages, query one sensor by key condition, get
-/// one item. The AWS CLI's paginators (botocore's, as boto3's) see every item exactly once.
-/// The device key gets AccessDeniedException, and what is not implemented is named.
+/// Issue 15's steps 4 and 5 as a user of AWS walks them, with the operator's profile:
+/// `aws dynamodb` explores the table (describe it, scan it in pages, query one sensor by key
+/// condition, get one item), and `aws s3` the archive bucket (list it, list a day, copy an
+/// object, read a range). The AWS CLI's paginators (botocore's, as boto3's) see every item
+/// and key exactly once. The device key is refused, and what is not implemented is named.
 #[test]
-fn the_aws_cli_explores_the_table_with_the_operator_key() {
+fn the_aws_cli_explores_the_table_and_the_archive_with_the_operator_key() {
     let dir = tempfile::tempdir().unwrap();
     let (state, page) = (dir.path().join("state"), dir.path().join("page"));
     std::fs::create_dir(&page).unwrap();
@@ -918,5 +919,146 @@ fn the_aws_cli_explores_the_table_with_the_operator_key() {
         readings,
         "nothing refused changed the table"
     );
+    // The archive: every batch the archiver wrote, as S3 objects.
+    let bucket = "table-eventarchive-000000000000";
+    let archive = state.join("archive");
+    let until = Instant::now() + Duration::from_secs(60);
+    let files = loop {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&archive)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|day| {
+                std::fs::read_dir(day.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .map(|file| file.path())
+            .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        files.sort();
+        let archived: usize = files
+            .iter()
+            .map(|path| {
+                let bytes = std::fs::read(path).unwrap();
+                let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                body["Records"].as_array().unwrap().len()
+            })
+            .sum();
+        if archived == readings {
+            break files;
+        }
+        assert!(Instant::now() < until, "{archived} of {readings} archived");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let key_of = |path: &Path| {
+        path.strip_prefix(&archive)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let day = key_of(&files[0]).split('/').next().unwrap().to_owned();
+    let text = |variables: &[(String, String)], args: &[&str]| -> String {
+        let (ok, out, err) = aws_cli(dir.path(), variables, args);
+        assert!(ok, "aws {args:?}: {out}{err}");
+        out
+    };
+    assert!(text(&operator, &["s3", "ls"]).contains(bucket));
+    assert!(
+        text(&operator, &["s3", "ls", &format!("s3://{bucket}/")]).contains(&format!("PRE {day}/"))
+    );
+    let listed = text(&operator, &["s3", "ls", &format!("s3://{bucket}/{day}/")]);
+    for file in files.iter().filter(|file| key_of(file).starts_with(&day)) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let size = std::fs::metadata(file).unwrap().len();
+        assert!(
+            listed
+                .lines()
+                .any(|line| line.ends_with(&name) && line.contains(&format!(" {size} "))),
+            "{name} ({size} bytes) not in:\n{listed}"
+        );
+    }
+    let first = key_of(&files[0]);
+    text(
+        &operator,
+        &["s3", "cp", &format!("s3://{bucket}/{first}"), "copy.json"],
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("copy.json")).unwrap(),
+        std::fs::read(&files[0]).unwrap(),
+        "s3 cp copies the archive file byte for byte"
+    );
+    // One key a page: the paginator walks them all, each once.
+    let listing = aws(
+        &operator,
+        &[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            bucket,
+            "--page-size",
+            "1",
+        ],
+    );
+    let keys: Vec<&str> = listing["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|object| object["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        files.iter().map(|file| key_of(file)).collect::<Vec<_>>()
+    );
+    let part = aws(
+        &operator,
+        &[
+            "s3api",
+            "get-object",
+            "--bucket",
+            bucket,
+            "--key",
+            &first,
+            "--range",
+            "bytes=0-9",
+            "part.bin",
+        ],
+    );
+    assert_eq!(
+        part["ContentRange"].as_str().unwrap().split('/').next(),
+        Some("bytes 0-9")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("part.bin")).unwrap(),
+        std::fs::read(&files[0]).unwrap()[..10]
+    );
+    let head = aws(
+        &operator,
+        &["s3api", "head-object", "--bucket", bucket, "--key", &first],
+    );
+    assert_eq!(
+        head["ContentLength"],
+        std::fs::metadata(&files[0]).unwrap().len()
+    );
+    refused(
+        &operator,
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            bucket,
+            "--key",
+            "no/such.json",
+        ],
+        &["404"],
+    );
+    refused(&device, &["s3", "ls"], &["AccessDenied"]);
+    refused(
+        &device,
+        &["s3", "cp", &format!("s3://{bucket}/{first}"), "stolen.json"],
+        &["403"],
+    );
+    assert!(!dir.path().join("stolen.json").exists());
     drop(process);
 }

@@ -1,11 +1,13 @@
 //! What the stack's owner reads through the endpoint, beside what a device does
-//! ([`crate::device_api`]): the table, as DynamoDB's read operations see it. Only a request
+//! ([`crate::device_api`]): the table, as DynamoDB's read operations see it, and the archive,
+//! as S3's do. Only a request
 //! signed by the operator key reaches it. Blocking: the endpoint calls it off the async
 //! threads.
 
 use std::fmt::Debug;
 
 use crate::storage::StorageError;
+pub use crate::storage::archive::StoredObject;
 
 /// The table's key, as stored: `SensorId` and the normalised `Timestamp` text.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,6 +70,18 @@ pub trait OwnerApi: Send + Sync + Debug + 'static {
 
     /// One page of a query, in its direction.
     fn query_table(&self, query: &TableQuery) -> Result<Vec<TableItem>, StorageError>;
+
+    /// The archive bucket's name, `<stack>-eventarchive-<account>`.
+    fn bucket_name(&self) -> &str;
+
+    /// Seconds since the Unix epoch.
+    fn created(&self) -> f64;
+
+    /// Every archived object, by key.
+    fn list_objects(&self) -> Result<Vec<StoredObject>, StorageError>;
+
+    /// One archived object and its bytes.
+    fn get_object(&self, key: &str) -> Result<Option<(StoredObject, Vec<u8>)>, StorageError>;
 
     /// One page of every item, in key order, after `after`.
     fn scan_table(

@@ -20,7 +20,7 @@ use crate::device_api::{
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
-use crate::owner_api::{OwnerApi, TableDescription, TableItem, TableKey, TableQuery};
+use crate::owner_api::{OwnerApi, StoredObject, TableDescription, TableItem, TableKey, TableQuery};
 use crate::shard_limits::{ShardLimits, ShardThrottle};
 use crate::signals::Signals;
 use crate::state::StateDir;
@@ -43,6 +43,8 @@ pub struct LocalSettings {
     pub query_function_name: String,
     /// The table's name, `<stack>-SensorData`.
     pub table_name: String,
+    /// The archive bucket's name, `<stack>-eventarchive-<account>`.
+    pub bucket_name: String,
     pub archiver: ConsumerSettings,
     pub writer: ConsumerSettings,
     /// The namespace of the writer's metrics (the stack's).
@@ -270,6 +272,8 @@ struct Owner {
     table: SqliteTable,
     table_name: String,
     table_arn: String,
+    archive: FolderArchive,
+    bucket_name: String,
     /// The table is as old as the state folder's stream.
     created: f64,
 }
@@ -281,6 +285,22 @@ impl OwnerApi for Owner {
 
     fn table_arn(&self) -> &str {
         &self.table_arn
+    }
+
+    fn bucket_name(&self) -> &str {
+        &self.bucket_name
+    }
+
+    fn created(&self) -> f64 {
+        self.created
+    }
+
+    fn list_objects(&self) -> Result<Vec<StoredObject>, StorageError> {
+        self.archive.list_blocking()
+    }
+
+    fn get_object(&self, key: &str) -> Result<Option<(StoredObject, Vec<u8>)>, StorageError> {
+        self.archive.get_blocking(key)
     }
 
     fn describe_table(&self) -> Result<TableDescription, StorageError> {
@@ -475,6 +495,8 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             table: table.clone(),
             table_name: settings.table_name.clone(),
             table_arn: settings.table_arn(),
+            archive: archive.clone(),
+            bucket_name: settings.bucket_name.clone(),
             created: stream.created_ms() as f64 / 1000.0,
         })),
         testpage_dir: settings.testpage_dir.clone(),

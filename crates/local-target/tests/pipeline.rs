@@ -55,6 +55,7 @@ async fn start_with(dir: &Path, shards: u32, shard_limits: ShardLimits) -> Runni
         shard_limits,
         query_function_name: QUERY.to_owned(),
         table_name: "pipe-SensorData".to_owned(),
+        bucket_name: "pipe-eventarchive-000000000000".to_owned(),
         archiver: consumer("pipe-IoTS3EventProcessor", 1000),
         writer: consumer("pipe-IoTDDBEventProcessor", 500),
         metrics_namespace: "Sensors".to_owned(),

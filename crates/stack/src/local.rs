@@ -62,6 +62,7 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
         shard_limits: ShardLimits::Aws,
         query_function_name: names.function(FunctionKind::QueryApi),
         table_name: names.table(),
+        bucket_name: names.archive_bucket(LOCAL_ACCOUNT),
         archiver: consumer(FunctionKind::Archiver, &mapping::ARCHIVER),
         writer: consumer(FunctionKind::Writer, &mapping::WRITER),
         metrics_namespace: crate::METRICS_NAMESPACE.to_owned(),

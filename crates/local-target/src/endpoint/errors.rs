@@ -13,6 +13,9 @@ pub(crate) enum Api {
     /// JSON 1.0: `{"__type": "com.amazonaws.dynamodb.v20120810#...", "message": "..."}`
     /// ("Error handling with DynamoDB", DynamoDB Developer Guide).
     DynamoDb,
+    /// REST-XML: `<Error><Code>...</Code><Message>...</Message></Error>` (Amazon S3 API
+    /// Reference, "Error responses").
+    S3,
 }
 
 /// An error answer: status, AWS error type, message.
@@ -46,6 +49,25 @@ impl ApiError {
             Api::Kinesis => {
                 let body = serde_json::json!({"__type": self.code, "message": self.message});
                 json_response(self.status, KINESIS_CONTENT_TYPE, &body)
+            }
+            Api::S3 => {
+                let escape = |text: &str| {
+                    text.replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                };
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
+                     <Message>{}</Message></Error>",
+                    self.code,
+                    escape(&self.message)
+                );
+                let mut response = (self.status, body).into_response();
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml"),
+                );
+                response
             }
             Api::DynamoDb => {
                 let body = serde_json::json!({

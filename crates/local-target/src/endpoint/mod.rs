@@ -8,6 +8,8 @@
 //! - `kinesis`: `PutRecord`, `PutRecords`, `DescribeStreamSummary`, with Kinesis' limits.
 //! - `lambda`: `Invoke` of the query function.
 //! - `dynamodb`: the owner's reads of the table (`DescribeTable`, `GetItem`, `Query`, `Scan`).
+//! - `s3`: the owner's reads of the archive bucket (`ListBuckets`, `ListObjectsV2`,
+//!   `GetObject`, `HeadObject`), path-style; a request signed for `s3` goes there.
 //! - `static_files`: the test page, and `config.js` (the device secret) to loopback peers only.
 //! - `routes`: which request goes where (axum routes), the one authentication middleware in
 //!   front of both APIs, the body cap, CORS, request ids.
@@ -23,6 +25,7 @@ mod errors;
 mod kinesis;
 mod lambda;
 mod routes;
+mod s3;
 mod static_files;
 
 use std::future::Future;

@@ -21,11 +21,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::EndpointSettings;
 use super::auth::{Principal, Verifier};
-use super::dynamodb;
 use super::errors::{Api, ApiError};
 use super::kinesis::{self, Caller};
 use super::lambda::{self, InvokeQuery, Place};
 use super::static_files::StaticFiles;
+use super::{dynamodb, s3};
 use crate::device_api::DeviceApi;
 
 /// A `PutRecords` call of 5 MiB base64-encodes to 6.7 MiB; the rest is JSON around it.
@@ -106,11 +106,17 @@ pub(super) fn router<A: DeviceApi>(
             }
         }
     };
+    let s3 = Router::new()
+        .fallback(s3::<A>)
+        .layer(authenticated(Service::S3))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared.clone());
     Router::new()
         .route("/", post(by_target).fallback(page::<A>))
         .route("/{version}/{*operation}", any(versioned))
         .fallback(page::<A>)
         .with_state(shared)
+        .layer(middleware::from_fn_with_state(s3, to_s3))
         .layer(cors(local))
         .layer(middleware::from_fn(with_request_id))
 }
@@ -229,6 +235,10 @@ impl Service {
         name: "lambda",
         api: Api::Lambda,
     };
+    const S3: Self = Self {
+        name: "s3",
+        api: Api::S3,
+    };
     const DYNAMODB: Self = Self {
         name: "dynamodb",
         api: Api::DynamoDb,
@@ -299,6 +309,56 @@ async fn dynamodb<A: DeviceApi>(
     dynamodb::handle(shared.settings.owner.clone(), caller, target, &body)
         .await
         .unwrap_or_else(|error| error.render(Api::DynamoDb))
+}
+
+/// A request signed for S3 (its credential scope names `s3`) is S3's, whatever its path: S3
+/// paths are bucket names and keys, which the page's paths could be too.
+async fn to_s3(State(s3): State<Router>, request: Request, next: Next) -> Response {
+    let for_s3 = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| super::auth::parse_authorization(value).ok())
+        .is_some_and(|auth| auth.service == "s3");
+    if for_s3 {
+        let Ok(response) = s3.oneshot(request).await;
+        response
+    } else {
+        next.run(request).await
+    }
+}
+
+async fn s3<A: DeviceApi>(
+    State(shared): State<Arc<Shared<A>>>,
+    Extension(principal): Extension<Principal>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let kinesis::Caller {
+        access_key_id,
+        account_id,
+        ..
+    } = shared.caller(principal);
+    let caller = s3::Caller {
+        principal,
+        access_key_id,
+        account_id,
+    };
+    let answer = s3::handle(
+        shared.settings.owner.clone(),
+        caller,
+        &method,
+        &uri,
+        &headers,
+    )
+    .await;
+    let mut response = answer.unwrap_or_else(|error| error.render(Api::S3));
+    if method == Method::HEAD {
+        // A HEAD answer has headers only, errors included.
+        *response.body_mut() = Body::empty();
+    }
+    response
 }
 
 async fn invoke<A: DeviceApi>(

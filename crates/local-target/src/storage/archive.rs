@@ -57,6 +57,91 @@ impl FolderArchive {
     }
 }
 
+/// One stored object, as a listing shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
+}
+
+impl FolderArchive {
+    /// Every object, by key: the files of the day folders. A file being written (its
+    /// temporary name starts with a dot) is not an object yet. Blocking.
+    pub fn list_blocking(&self) -> Result<Vec<StoredObject>, StorageError> {
+        let mut objects = Vec::new();
+        let visible = |entry: &std::fs::DirEntry| {
+            entry
+                .file_name()
+                .to_str()
+                .filter(|name| !name.starts_with('.'))
+                .map(str::to_owned)
+        };
+        for day in std::fs::read_dir(&self.root).map_err(StorageError::io(&self.root))? {
+            let day = day.map_err(StorageError::io(&self.root))?;
+            let Some(day_name) = visible(&day) else {
+                continue;
+            };
+            if !day.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            let folder = day.path();
+            for file in std::fs::read_dir(&folder).map_err(StorageError::io(&folder))? {
+                let file = file.map_err(StorageError::io(&folder))?;
+                let Some(name) = visible(&file) else { continue };
+                let metadata = file.metadata().map_err(StorageError::io(&file.path()))?;
+                if metadata.is_file() {
+                    objects.push(StoredObject {
+                        key: format!("{day_name}/{name}"),
+                        size: metadata.len(),
+                        modified: metadata
+                            .modified()
+                            .map_err(StorageError::io(&file.path()))?,
+                    });
+                }
+            }
+        }
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
+    }
+
+    /// The object at `key`, if there is one. Blocking.
+    pub fn get_blocking(&self, key: &str) -> Result<Option<(StoredObject, Vec<u8>)>, StorageError> {
+        let relative = Path::new(key);
+        let safe = relative.components().count() == 2
+            && relative.components().all(|part| {
+                matches!(part, std::path::Component::Normal(name)
+                    if !name.to_string_lossy().starts_with('.'))
+            });
+        if !safe {
+            return Ok(None);
+        }
+        let path = self.root.join(relative);
+        match std::fs::read(&path) {
+            Ok(body) => {
+                let modified = std::fs::metadata(&path)
+                    .and_then(|metadata| metadata.modified())
+                    .map_err(StorageError::io(&path))?;
+                let object = StoredObject {
+                    key: key.to_owned(),
+                    size: body.len() as u64,
+                    modified,
+                };
+                Ok(Some((object, body)))
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(StorageError::io(&path)(err)),
+        }
+    }
+}
+
 impl Archive for FolderArchive {
     async fn put(&self, object: &ArchiveObject) -> Result<(), PortError> {
         let archive = self.clone();
