@@ -77,7 +77,11 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     let dir = tempfile::tempdir().unwrap();
     let (state, page) = (dir.path().join("state"), dir.path().join("page"));
     std::fs::create_dir(&page).unwrap();
-    let process = start("crash", &state, &page);
+    // 100,000 readings as fast as the target takes them: its durability is under test, not
+    // Kinesis' limits (1,000 records a second a shard).
+    let mut args = local_args("crash", &state, &page);
+    args.extend(["--shard-limits", "off"].map(str::to_owned));
+    let process = start_local(&args);
     let config = config(&page);
     assert_eq!(config.target, Target::Local);
     assert_eq!(
@@ -148,7 +152,11 @@ async fn kill_9_mid_ingest_loses_no_acknowledged_reading() {
     );
 
     // Started again on the same state, the consumers resume and catch up.
-    let process = start("crash", &state, &page);
+    // 100,000 readings as fast as the target takes them: its durability is under test, not
+    // Kinesis' limits (1,000 records a second a shard).
+    let mut args = local_args("crash", &state, &page);
+    args.extend(["--shard-limits", "off"].map(str::to_owned));
+    let process = start_local(&args);
     let until = Instant::now() + Duration::from_secs(120);
     loop {
         let table = stored(&state);
