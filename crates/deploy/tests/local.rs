@@ -251,22 +251,7 @@ fn a_ten_second_simulation_reports_its_figures_and_every_reading_it_sent_is_stor
     assert!(field("PutRecords calls").contains("p99"));
     assert!(!report.contains(config(&page).key.secret_access_key()));
 
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let stored = stored(&state)
-            .keys()
-            .filter(|(sensor, _)| sensor.starts_with("sim-"))
-            .count() as u64;
-        if stored == sent {
-            break;
-        }
-        assert!(stored < sent, "more stored ({stored}) than sent ({sent})");
-        assert!(
-            Instant::now() < until,
-            "{stored} of {sent} sent readings stored after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    every_acknowledged_reading_is_stored(&state, sent);
 }
 
 /// Issue 15's point 5: 3,000 readings/s at one shard for 5 s, with the shard limits on by
@@ -339,25 +324,7 @@ fn a_simulation_over_the_shard_limit_is_throttled_and_only_what_was_acknowledged
         );
     }
 
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let stored = stored(&state)
-            .keys()
-            .filter(|(sensor, _)| sensor.starts_with("sim-"))
-            .count() as u64;
-        assert!(
-            stored <= sent,
-            "more stored ({stored}) than acknowledged ({sent})"
-        );
-        if stored == sent {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "{stored} of {sent} acknowledged readings stored after 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    every_acknowledged_reading_is_stored(&state, sent);
 }
 
 /// The line the start prints for the AWS CLI, run as printed: the real `aws` binary, with
@@ -471,6 +438,30 @@ fn the_printed_profile_line_gives_the_aws_cli_the_operator_key_and_the_endpoint(
         !printed.contains(secret),
         "the start printed the operator secret"
     );
+}
+
+/// Waits (60 s at most) until the table holds exactly the `sent` readings the simulator's
+/// sensors had acknowledged, never more.
+fn every_acknowledged_reading_is_stored(state: &Path, sent: u64) {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = stored(state)
+            .keys()
+            .filter(|(sensor, _)| sensor.starts_with("sim-"))
+            .count() as u64;
+        assert!(
+            stored <= sent,
+            "more stored ({stored}) than acknowledged ({sent})"
+        );
+        if stored == sent {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "{stored} of {sent} acknowledged readings stored after 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A Ctrl-C sent the moment "ready" is printed stops the target cleanly: the handlers are in

@@ -87,14 +87,15 @@ impl ShardThrottle {
 
     /// For each record, given as its shard and its size (data plus partition key), whether
     /// that shard takes it at `now`. Records are weighed in order, so a call's earlier
-    /// records go first, and a refused record uses nothing.
+    /// records go first, and a refused record uses nothing. Without limits nothing is read
+    /// from `records`, so a caller that places records lazily places none twice.
     pub fn admit(
         &self,
-        records: impl IntoIterator<Item = (u32, usize)>,
+        records: impl ExactSizeIterator<Item = (u32, usize)>,
         now: Instant,
     ) -> Vec<bool> {
         let Some(buckets) = &self.buckets else {
-            return records.into_iter().map(|_| true).collect();
+            return vec![true; records.len()];
         };
         let mut buckets = buckets.lock().unwrap_or_else(PoisonError::into_inner);
         for bucket in buckets.iter_mut() {
@@ -154,13 +155,16 @@ mod tests {
         // A refused large record leaves room for small ones.
         let mixed = [(0, 100 * 1024), (0, 1000)];
         assert_eq!(
-            throttle.admit(mixed, start + Duration::from_millis(1)),
+            throttle.admit(mixed.into_iter(), start + Duration::from_millis(1)),
             [false, true]
         );
         // A 1 MiB record fits a full bucket.
         let later = start + Duration::from_secs(5);
-        assert_eq!(throttle.admit([(0, 1024 * 1024 + 256)], later), [true]);
-        assert_eq!(throttle.admit([(0, 10)], later), [false]);
+        assert_eq!(
+            throttle.admit([(0, 1024 * 1024 + 256)].into_iter(), later),
+            [true]
+        );
+        assert_eq!(throttle.admit([(0, 10)].into_iter(), later), [false]);
     }
 
     #[test]

@@ -180,17 +180,25 @@ impl DeviceApi for Devices {
         records: Vec<NewRecord>,
     ) -> Result<Vec<PutResult>, StreamUnavailable> {
         let shard_count = self.description.shard_count;
-        let shards: Vec<u32> = records
-            .iter()
-            .map(|record| shard_for(&record.partition_key, record.explicit_hash_key, shard_count))
-            .collect();
+        let shard_of = |record: &NewRecord| {
+            shard_for(&record.partition_key, record.explicit_hash_key, shard_count)
+        };
         let admitted = self.throttle.admit(
-            records
-                .iter()
-                .zip(&shards)
-                .map(|(record, shard)| (*shard, record.partition_key.len() + record.data.len())),
+            records.iter().map(|record| {
+                (
+                    shard_of(record),
+                    record.partition_key.len() + record.data.len(),
+                )
+            }),
             std::time::Instant::now(),
         );
+        // The refused records' shards, for their answers; the stream places the rest.
+        let refused_shards: Vec<u32> = records
+            .iter()
+            .zip(&admitted)
+            .filter(|(_, admitted)| !**admitted)
+            .map(|(record, _)| shard_of(record))
+            .collect();
         let taken: Vec<NewRecord> = records
             .into_iter()
             .zip(&admitted)
@@ -220,16 +228,16 @@ impl DeviceApi for Devices {
             .fetch_add(count as u64, Ordering::Relaxed);
         self.signals
             .records_put(&self.description.name, appended.len(), bytes);
-        let mut appended = appended.into_iter();
+        let (mut appended, mut refused_shards) = (appended.into_iter(), refused_shards.into_iter());
         admitted
             .iter()
-            .zip(shards)
-            .map(|(admitted, shard)| {
+            .map(|admitted| {
+                let missing =
+                    || StreamUnavailable("the stream acknowledged fewer records".to_owned());
                 if *admitted {
-                    appended.next().map(Ok).ok_or_else(|| {
-                        StreamUnavailable("the stream acknowledged fewer records".to_owned())
-                    })
+                    appended.next().map(Ok).ok_or_else(missing)
                 } else {
+                    let shard = refused_shards.next().ok_or_else(missing)?;
                     Ok(Err(Throttled {
                         shard_id: shard_id(shard),
                     }))

@@ -112,6 +112,14 @@ pub enum Principal {
     Operator,
 }
 
+/// Who is asking: whose key signed, which key, in which account (for error messages).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Caller<'a> {
+    pub principal: Principal,
+    pub access_key_id: &'a str,
+    pub account_id: &'a str,
+}
+
 /// Checks signatures against the device key (and the operator key, when there is one).
 #[derive(Clone, Debug)]
 pub struct Verifier {

@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use telemetry::item::{SENSOR_ID, TIMESTAMP, VALUE, number_text};
 
-use super::auth::Principal;
+use super::auth::{Caller, Principal};
 use super::errors::{ApiError, DYNAMODB_CONTENT_TYPE, json_response};
 use crate::owner_api::{OwnerApi, SortCondition, TableItem, TableKey, TableQuery};
 
@@ -27,13 +27,6 @@ pub(crate) const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const PAGE_BYTES: usize = 1024 * 1024;
 /// Rows read for a page without `Limit`: more than 1 MB of the smallest possible items.
 const PAGE_ROWS: usize = PAGE_BYTES / 30;
-
-/// Who asks, and what the table is called.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Caller<'a> {
-    pub principal: Principal,
-    pub access_key_id: &'a str,
-}
 
 /// Runs the operation `target` names, for a request already authenticated.
 pub(crate) async fn handle(

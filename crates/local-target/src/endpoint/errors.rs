@@ -51,16 +51,11 @@ impl ApiError {
                 json_response(self.status, KINESIS_CONTENT_TYPE, &body)
             }
             Api::S3 => {
-                let escape = |text: &str| {
-                    text.replace('&', "&amp;")
-                        .replace('<', "&lt;")
-                        .replace('>', "&gt;")
-                };
                 let body = format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code>\
                      <Message>{}</Message></Error>",
                     self.code,
-                    escape(&self.message)
+                    xml_escape(&self.message)
                 );
                 let mut response = (self.status, body).into_response();
                 response.headers_mut().insert(
@@ -92,6 +87,22 @@ impl ApiError {
             }
         }
     }
+}
+
+/// Text as XML character data or an attribute value.
+pub(crate) fn xml_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 pub(crate) const KINESIS_CONTENT_TYPE: &str = "application/x-amz-json-1.1";

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::auth::Principal;
+use super::auth::{Caller, Principal};
 use super::errors::{ApiError, KINESIS_CONTENT_TYPE, json_response, validation_errors};
 use crate::device_api::{DeviceApi, NewRecord, PutResult, StreamDescription, Throttled};
 
@@ -72,14 +72,6 @@ pub(crate) enum Operation {
     PutRecord,
     PutRecords,
     DescribeStreamSummary,
-}
-
-/// Who is asking, for error messages.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Caller<'a> {
-    pub principal: Principal,
-    pub access_key_id: &'a str,
-    pub account_id: &'a str,
 }
 
 /// The operation named by `X-Amz-Target`, if the device may call it.

@@ -20,9 +20,10 @@ use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::EndpointSettings;
+use super::auth::Caller;
 use super::auth::{Principal, Verifier};
 use super::errors::{Api, ApiError};
-use super::kinesis::{self, Caller};
+use super::kinesis;
 use super::lambda::{self, InvokeQuery, Place};
 use super::static_files::StaticFiles;
 use super::{dynamodb, s3};
@@ -298,11 +299,7 @@ async fn dynamodb<A: DeviceApi>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let kinesis::Caller { access_key_id, .. } = shared.caller(principal);
-    let caller = dynamodb::Caller {
-        principal,
-        access_key_id,
-    };
+    let caller = shared.caller(principal);
     let target = headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok());
@@ -335,16 +332,7 @@ async fn s3<A: DeviceApi>(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let kinesis::Caller {
-        access_key_id,
-        account_id,
-        ..
-    } = shared.caller(principal);
-    let caller = s3::Caller {
-        principal,
-        access_key_id,
-        account_id,
-    };
+    let caller = shared.caller(principal);
     let answer = s3::handle(
         shared.settings.owner.clone(),
         caller,

@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use super::auth::Principal;
-use super::errors::ApiError;
+use super::auth::{Caller, Principal};
+use super::errors::{ApiError, xml_escape};
 use crate::owner_api::{OwnerApi, StoredObject};
 
 const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -33,14 +33,6 @@ const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~')
     .remove(b'/');
-
-/// Who asks.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Caller<'a> {
-    pub principal: Principal,
-    pub access_key_id: &'a str,
-    pub account_id: &'a str,
-}
 
 fn not_implemented(what: impl std::fmt::Display) -> ApiError {
     ApiError::new(
@@ -146,19 +138,10 @@ fn internal(message: String) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message)
 }
 
+/// The query string's pairs, decoded as S3 decodes them (`+` is a space).
 fn url_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |text: &str| {
-                percent_decode_str(&text.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (decode(name), decode(value))
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -176,21 +159,6 @@ fn allow_query(
             "the parameter {name} of {operation}"
         ))),
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&apos;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 fn iso8601(time: SystemTime) -> String {
