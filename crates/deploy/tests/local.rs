@@ -529,17 +529,38 @@ async fn a_dead_letter_turns_its_alarm_on_and_status_exits_1() {
         let day = Timestamp::from_millis(ms).unwrap().date();
         std::fs::write(state.join("archive").join(day), b"").unwrap();
     }
+    // Three readings of this minute, in one call: the writer stores them and publishes their
+    // statistic set; the archiver's batch fails, is bisected, and each record's part goes to
+    // the failure queue on its own.
+    let minute = Timestamp::from_millis(now_ms).unwrap().minute_start();
     let config = config(&page);
-    let body = serde_json::json!({"sensorid": "alarm-1", "value": 1, "timestamp": timestamp(0)});
-    kinesis(&config)
+    let entries = [1, 2, 4]
+        .iter()
+        .enumerate()
+        .map(|(n, value)| {
+            let at = minute.offset_millis(n as i64).unwrap();
+            let body = serde_json::json!({"sensorid": "alarm-1", "value": value, "timestamp": at.to_string()});
+            PutRecordsRequestEntry::builder()
+                .partition_key("alarm-1")
+                .data(Blob::new(serde_json::to_vec(&body).unwrap()))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let put = kinesis(&config)
         .await
-        .put_record()
+        .put_records()
         .stream_name(&config.stack.stream_name)
-        .partition_key("alarm-1")
-        .data(Blob::new(serde_json::to_vec(&body).unwrap()))
+        .set_records(Some(entries))
         .send()
         .await
         .unwrap();
+    assert_eq!(put.failed_record_count(), Some(0));
+    let sequence_numbers: std::collections::BTreeSet<String> = put
+        .records()
+        .iter()
+        .map(|entry| entry.sequence_number().unwrap().to_owned())
+        .collect();
 
     let until = Instant::now() + Duration::from_secs(60);
     let line = loop {
@@ -573,9 +594,13 @@ async fn a_dead_letter_turns_its_alarm_on_and_status_exits_1() {
         row.trim_start().starts_with("ALARM") && row.contains(&alarm),
         "{stdout}"
     );
-    // The writer stored the reading: its side is healthy.
+    // The writer stored the readings: its side is healthy.
     assert!(stdout.contains("OK"), "{stdout}");
-    assert_eq!(stored(&state).len(), 1);
+    assert_eq!(stored(&state).len(), 3);
+
+    let operator = profile_variables(&process);
+    the_aws_cli_reads_the_dead_letters(dir.path(), &operator, &page, &names, &sequence_numbers);
+    the_aws_cli_reads_the_metrics(dir.path(), &operator, &page, minute);
 
     let (exit, stderr) = process.interrupt();
     assert!(exit.success(), "{exit}: {stderr}");
@@ -585,6 +610,307 @@ async fn a_dead_letter_turns_its_alarm_on_and_status_exits_1() {
             .any(|line| line.contains(&format!("ALARM: {alarm}"))),
         "the console line names the alarm:\n{stderr}"
     );
+}
+
+/// The endpoint `variables` point the AWS CLI at: `AWS_ENDPOINT_URL`, or the profile's.
+fn endpoint_of(variables: &[(String, String)]) -> String {
+    let variable = |name: &str| {
+        variables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.clone())
+    };
+    if let Some(endpoint) = variable("AWS_ENDPOINT_URL") {
+        return endpoint;
+    }
+    let config = std::fs::read_to_string(variable("AWS_CONFIG_FILE").unwrap()).unwrap();
+    config
+        .lines()
+        .find_map(|line| line.strip_prefix("endpoint_url = "))
+        .unwrap()
+        .to_owned()
+}
+
+/// The AWS CLI's JSON output; an empty answer (`receive-message` of nothing) is `null`.
+fn aws_json(dir: &Path, variables: &[(String, String)], args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = aws_cli(dir, variables, args);
+    assert!(ok, "aws {args:?}: {out}{err}");
+    if out.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+/// The dead letters where an AWS user looks for them: the archiver's failure queue, one message
+/// a record, each Lambda's invocation record of the batch. Refused requests (the device key,
+/// unsigned, a wrong secret) neither see nor hide a message; a received one is hidden for its
+/// visibility timeout, and deleted by its receipt handle.
+fn the_aws_cli_reads_the_dead_letters(
+    dir: &Path,
+    operator: &[(String, String)],
+    page: &Path,
+    names: &iot_stack::names::Names<'_>,
+    sequence_numbers: &std::collections::BTreeSet<String>,
+) {
+    use iot_stack::names::FunctionKind;
+    let queue = names.failure_queue(FunctionKind::Archiver);
+    let url = aws_json(
+        dir,
+        operator,
+        &["sqs", "get-queue-url", "--queue-name", &queue],
+    )["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.ends_with(&format!("/000000000000/{queue}")), "{url}");
+    let listed = aws_json(dir, operator, &["sqs", "list-queues"]);
+    let writer_queue = names.failure_queue(FunctionKind::Writer);
+    let urls: Vec<&str> = listed["QueueUrls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|url| url.as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), 2, "{listed}");
+    assert!(urls.contains(&url.as_str()) && urls.iter().any(|u| u.ends_with(&writer_queue)));
+    let depth = || {
+        let attributes = aws_json(
+            dir,
+            operator,
+            &[
+                "sqs",
+                "get-queue-attributes",
+                "--queue-url",
+                &url,
+                "--attribute-names",
+                "All",
+            ],
+        );
+        let count = |name: &str| attributes["Attributes"][name].as_str().unwrap().to_owned();
+        (
+            count("ApproximateNumberOfMessages"),
+            count("ApproximateNumberOfMessagesNotVisible"),
+        )
+    };
+    // Bisected to single records, each of which then used up its retries.
+    let until = Instant::now() + Duration::from_secs(60);
+    while depth().0 != "3" {
+        assert!(Instant::now() < until, "failure queue at {:?}", depth());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let receive = [
+        "sqs",
+        "receive-message",
+        "--queue-url",
+        &url,
+        "--max-number-of-messages",
+        "10",
+    ];
+    let mut wrong_secret = device_variables(page);
+    wrong_secret.retain(|(name, _)| name != "AWS_SECRET_ACCESS_KEY");
+    wrong_secret.push((
+        "AWS_SECRET_ACCESS_KEY".into(),
+        "not/the/secret/of/this/key/0000000000000".into(),
+    ));
+    let unsigned: Vec<&str> = receive
+        .iter()
+        .copied()
+        .chain(["--no-sign-request"])
+        .collect();
+    for (variables, args, wanted) in [
+        (device_variables(page), &receive[..], "AccessDenied"),
+        (wrong_secret, &receive[..], "InvalidSignatureException"),
+        (
+            operator.to_vec(),
+            &unsigned[..],
+            "MissingAuthenticationToken",
+        ),
+    ] {
+        let (ok, out, err) = aws_cli(dir, &variables, args);
+        assert!(!ok && err.contains(wanted), "aws {args:?}: {out}{err}");
+    }
+    assert_eq!(
+        depth(),
+        ("3".into(), "0".into()),
+        "the refusals hid nothing"
+    );
+
+    let mut args = receive.to_vec();
+    args.extend(["--attribute-names", "All"]);
+    let received = aws_json(dir, operator, &args);
+    let messages = received["Messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{received}");
+    let mut named = std::collections::BTreeSet::new();
+    for message in messages {
+        assert_eq!(message["Attributes"]["ApproximateReceiveCount"], "1");
+        let record: serde_json::Value =
+            serde_json::from_str(message["Body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            record["requestContext"]["condition"], "RetryAttemptsExhausted",
+            "{record}"
+        );
+        assert!(
+            record["requestContext"]["functionArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(
+                    ":function:{}",
+                    names.function(FunctionKind::Archiver)
+                )),
+            "{record}"
+        );
+        let batch = &record["KinesisBatchInfo"];
+        assert_eq!(batch["batchSize"], 1, "{record}");
+        assert_eq!(batch["startSequenceNumber"], batch["endSequenceNumber"]);
+        named.insert(batch["startSequenceNumber"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        &named, sequence_numbers,
+        "each record given up on is named once"
+    );
+    assert_eq!(
+        aws_json(dir, operator, &receive),
+        serde_json::Value::Null,
+        "hidden once received"
+    );
+    assert_eq!(depth(), ("0".into(), "3".into()));
+    for message in messages {
+        let handle = message["ReceiptHandle"].as_str().unwrap();
+        aws_json(
+            dir,
+            operator,
+            &[
+                "sqs",
+                "delete-message",
+                "--queue-url",
+                &url,
+                "--receipt-handle",
+                handle,
+            ],
+        );
+    }
+    assert_eq!(depth(), ("0".into(), "0".into()));
+}
+
+/// The writer's metrics through CloudWatch's API: this minute's statistic set of the sensor,
+/// the stack's accepted-readings counter, and the failure queue's depth among the metrics.
+fn the_aws_cli_reads_the_metrics(
+    dir: &Path,
+    operator: &[(String, String)],
+    page: &Path,
+    minute: Timestamp,
+) {
+    let from = minute.offset_millis(-60_000).unwrap().to_string();
+    let to = minute.offset_millis(120_000).unwrap().to_string();
+    let statistics = aws_json(
+        dir,
+        operator,
+        &[
+            "cloudwatch",
+            "get-metric-statistics",
+            "--namespace",
+            "Sensors",
+            "--metric-name",
+            "SensorData",
+            "--dimensions",
+            "Name=SensorId,Value=alarm-1",
+            "--start-time",
+            &from,
+            "--end-time",
+            &to,
+            "--period",
+            "60",
+            "--statistics",
+            "SampleCount",
+            "Sum",
+            "Maximum",
+        ],
+    );
+    let points = statistics["Datapoints"].as_array().unwrap();
+    assert_eq!(points.len(), 1, "{statistics}");
+    assert_eq!(points[0]["SampleCount"], 3.0);
+    assert_eq!(points[0]["Sum"], 7.0);
+    assert_eq!(points[0]["Maximum"], 4.0);
+
+    let queries = serde_json::json!([{
+        "Id": "accepted",
+        "MetricStat": {
+            "Metric": {"Namespace": "Sensors", "MetricName": "ReadingsAccepted"},
+            "Period": 3600,
+            "Stat": "Sum",
+        },
+    }])
+    .to_string();
+    let an_hour_ago = Timestamp::from_millis(minute.millis() - 3_600_000)
+        .unwrap()
+        .to_string();
+    let in_an_hour = Timestamp::from_millis(minute.millis() + 3_600_000)
+        .unwrap()
+        .to_string();
+    let data = aws_json(
+        dir,
+        operator,
+        &[
+            "cloudwatch",
+            "get-metric-data",
+            "--metric-data-queries",
+            &queries,
+            "--start-time",
+            &an_hour_ago,
+            "--end-time",
+            &in_an_hour,
+        ],
+    );
+    let values: f64 = data["MetricDataResults"][0]["Values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_f64().unwrap())
+        .sum();
+    assert_eq!(values, 3.0, "{data}");
+
+    let listed = aws_json(
+        dir,
+        operator,
+        &["cloudwatch", "list-metrics", "--namespace", "AWS/SQS"],
+    );
+    assert!(
+        listed["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|metric| metric["MetricName"] == "ApproximateNumberOfMessagesVisible"),
+        "{listed}"
+    );
+    let (ok, out, err) = aws_cli(
+        dir,
+        operator,
+        &[
+            "cloudwatch",
+            "get-metric-statistics",
+            "--namespace",
+            "Sensors",
+            "--metric-name",
+            "SensorData",
+            "--start-time",
+            &from,
+            "--end-time",
+            &to,
+            "--period",
+            "60",
+            "--extended-statistics",
+            "p99",
+        ],
+    );
+    assert!(!ok && err.contains("ExtendedStatistics"), "{out}{err}");
+    let (ok, out, err) = aws_cli(
+        dir,
+        &device_variables(page),
+        &["cloudwatch", "list-metrics"],
+    );
+    assert!(!ok && err.contains("AccessDenied"), "{out}{err}");
 }
 
 /// `deploy --local verify`, as a user runs it after a start: every step passes, each with its
@@ -679,6 +1005,12 @@ fn device_variables(page: &Path) -> Vec<(String, String)> {
 /// test's own): (success, standard output, standard error).
 fn aws_cli(dir: &Path, variables: &[(String, String)], args: &[&str]) -> (bool, String, String) {
     let mut command = Command::new("aws");
+    // The AWS CLI v1 replaces a profile's (or AWS_ENDPOINT_URL's) endpoint for SQS with its
+    // own (awscli/customizations/overridesslcommonname.py); only `--endpoint-url` beats it, so
+    // a user names it, as the README does.
+    if args.first() == Some(&"sqs") {
+        command.args(["--endpoint-url", &endpoint_of(variables)]);
+    }
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_")) {
         command.env_remove(name);
     }
@@ -694,6 +1026,132 @@ fn aws_cli(dir: &Path, variables: &[(String, String)], args: &[&str]) -> (bool, 
         .current_dir(dir);
     let ended = run_bounded(&mut command, Duration::from_secs(60));
     (ended.status.success(), ended.stdout, ended.stderr)
+}
+
+/// boto3's own paginators (`list_objects_v2`, `query`, `scan`), in pages of 100 through the
+/// printed profile, walk 2,500 archive objects and 2,500 items of one sensor, and see each
+/// exactly once. boto3 is the one moto's venv holds, installed by the test command.
+#[test]
+fn boto3_paginators_see_every_object_and_item_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    // 2,500 readings at once: more than a shard takes in a second, which is not what this
+    // tests.
+    let mut args = local_args("pages", &state, &page);
+    args.extend(["--shard-limits", "off"].map(str::to_owned));
+    let process = start_local(&args);
+    let operator = profile_variables(&process);
+    let count = 2_500;
+    // The archive's objects are its files: three days of them, beside what the archiver
+    // writes of the readings below.
+    let archive = state.join("archive");
+    let mut keys = std::collections::BTreeSet::new();
+    for n in 0..count {
+        let day = format!("2026-11-{:02}", 27 + n % 3);
+        std::fs::create_dir_all(archive.join(&day)).unwrap();
+        let key = format!("{day}/fixture-{n:05}.json");
+        std::fs::write(archive.join(&key), br#"{"Records": []}"#).unwrap();
+        keys.insert(key);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = kinesis(&config(&page)).await;
+        for chunk in (0..count).collect::<Vec<u64>>().chunks(500) {
+            let entries = chunk
+                .iter()
+                .map(|n| {
+                    let body = serde_json::json!({"sensorid": "p-1", "value": n, "timestamp": timestamp(*n * 1000)});
+                    PutRecordsRequestEntry::builder()
+                        .partition_key("p-1")
+                        .data(Blob::new(body.to_string()))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let output = client
+                .put_records()
+                .stream_name("pages-IoTEventStream")
+                .set_records(Some(entries))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(output.failed_record_count(), Some(0));
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(60);
+    while stored(&state).len() < count as usize {
+        assert!(
+            Instant::now() < until,
+            "{} of {count} stored",
+            stored(&state).len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/boto3_paginators.py");
+    let mut command = Command::new(support::repository().join(".venv/bin/python"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_")) {
+        command.env_remove(name);
+    }
+    command
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(operator.iter().cloned())
+        .arg(&script)
+        .args([
+            "pages-eventarchive-000000000000",
+            "pages-SensorData",
+            "p-1",
+            "100",
+        ]);
+    let ended = run_bounded(&mut command, Duration::from_secs(120));
+    assert!(ended.status.success(), "{}{}", ended.stdout, ended.stderr);
+    let walked: serde_json::Value = serde_json::from_str(&ended.stdout).unwrap();
+    let listed = |walk: &str| -> Vec<String> {
+        walked[walk]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key.to_string())
+            .collect()
+    };
+    let objects: Vec<String> = walked["objects"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key.as_str().unwrap().to_owned())
+        .collect();
+    let fixtures: Vec<&String> = objects
+        .iter()
+        .filter(|key| key.contains("/fixture-"))
+        .collect();
+    assert_eq!(fixtures.len(), count as usize, "each object once");
+    assert_eq!(
+        fixtures
+            .into_iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        keys
+    );
+    assert!(
+        walked["objects"]["pages"].as_u64().unwrap() >= 25,
+        "{}",
+        walked["objects"]["pages"]
+    );
+    for walk in ["query", "scan"] {
+        let items = listed(walk);
+        let distinct: std::collections::BTreeSet<&String> = items.iter().collect();
+        assert_eq!(
+            (items.len(), distinct.len()),
+            (count as usize, count as usize),
+            "{walk}"
+        );
+        // A full last page has a LastEvaluatedKey too, as DynamoDB's: one empty page ends it.
+        let pages = walked[walk]["pages"].as_u64().unwrap();
+        assert!((25..=26).contains(&pages), "{walk}: {pages} pages of 100");
+    }
+    // Newest first, as asked.
+    assert_eq!(walked["query"]["keys"][0][1], timestamp((count - 1) * 1000));
 }
 
 /// Issue 15's steps 4 and 5 as a user of AWS walks them, with the operator's profile:

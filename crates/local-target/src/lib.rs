@@ -1,7 +1,7 @@
 //! The local target: the whole stack on one machine, no AWS account.
 //!
 //! - [`storage`]: the embedded, durable parts: the stream (shards, sequence numbers,
-//!   retention, consumer checkpoints, dead letters), the table, the archive folder and the
+//!   retention, consumer checkpoints, dead letters and the failure queues), the table, the archive folder and the
 //!   metrics store. Each implements the port the handler cores expect.
 //! - [`consumers`]: one poller per consumer and shard, delivering batches to the handler cores
 //!   with the event-source-mapping semantics of the stack definition.
@@ -9,13 +9,14 @@
 //! - [`endpoint`]: the loopback HTTP endpoint speaking AWS' wire protocol for what a device uses,
 //!   every request SigV4-checked.
 //! - [`device_api`]: the contract between the endpoint and the rest, for what a device does.
-//! - [`owner_api`]: the same for what the stack's owner reads (the table, through DynamoDB's
-//!   read operations).
+//! - [`owner_api`]: the same for what the stack's owner reads: the table, the archive, the
+//!   metrics and the failure queues, through DynamoDB's, S3's, CloudWatch's and SQS' reads.
 //! - [`shard_limits`]: Kinesis' write limits per shard, which the stream's puts meet.
 //! - [`signals`]: what AWS would publish for the stack's resources (Lambda, Kinesis and SQS
 //!   metrics), under AWS's names, into the metrics store.
 //! - [`alarms`]: the stack's alarms evaluated over the metrics store, as CloudWatch does.
-//! - [`state`]: the state folder and the device key.
+//! - [`state`]: the state folder, the device and operator keys, and the AWS CLI profile.
+//! - `ids`: random ids as AWS' look.
 //! - [`target`]: all of it started and stopped as one.
 //! - `test_util` (feature `test-util`): an in-memory [`device_api::DeviceApi`] for tests.
 
@@ -24,6 +25,7 @@ pub mod consumers;
 pub mod device_api;
 pub mod endpoint;
 pub mod handlers;
+mod ids;
 pub mod owner_api;
 pub mod shard_limits;
 pub mod signals;

@@ -1,6 +1,6 @@
 //! What the stack's owner reads through the endpoint, beside what a device does
-//! ([`crate::device_api`]): the table, as DynamoDB's read operations see it, and the archive,
-//! as S3's do. Only a request
+//! ([`crate::device_api`]): the table, as DynamoDB's read operations see it, the archive, as
+//! S3's do, the metrics, as CloudWatch's do, and the failure queues, as SQS' do. Only a request
 //! signed by the operator key reaches it. Blocking: the endpoint calls it off the async
 //! threads.
 
@@ -8,6 +8,8 @@ use std::fmt::Debug;
 
 use crate::storage::StorageError;
 pub use crate::storage::archive::StoredObject;
+pub use crate::storage::failure_queue::{Deleted, QueueDepth, ReceivedMessage};
+pub use crate::storage::metrics::{MetricId, StoredPoint};
 
 /// The table's key, as stored: `SensorId` and the normalised `Timestamp` text.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -89,4 +91,37 @@ pub trait OwnerApi: Send + Sync + Debug + 'static {
         after: Option<&TableKey>,
         limit: usize,
     ) -> Result<Vec<TableItem>, StorageError>;
+
+    /// Every metric with a stored point.
+    fn list_metrics(&self) -> Result<Vec<MetricId>, StorageError>;
+
+    /// The minutes of `metric` starting in `[from_ms, to_ms)`.
+    fn metric_points(
+        &self,
+        metric: &MetricId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<StoredPoint>, StorageError>;
+
+    /// The failure queues' names, `<function>-failures`.
+    fn failure_queues(&self) -> &[String];
+
+    /// When the queues were created (with the stream), seconds since the Unix epoch.
+    fn queues_created(&self) -> f64 {
+        self.created()
+    }
+
+    /// Receives up to `max` messages of `queue`, hidden for `visibility_ms` after.
+    fn receive_failures(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility_ms: i64,
+    ) -> Result<Vec<ReceivedMessage>, StorageError>;
+
+    /// Deletes the message of `queue` the handle names.
+    fn delete_failure(&self, queue: &str, receipt_handle: &str) -> Result<Deleted, StorageError>;
+
+    /// How many of `queue`'s messages are visible and how many hidden.
+    fn failure_queue_depth(&self, queue: &str) -> Result<QueueDepth, StorageError>;
 }

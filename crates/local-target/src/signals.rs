@@ -113,7 +113,7 @@ impl Signals {
     }
 
     /// The messages visible in `queue` now, as SQS samples it.
-    pub fn queue_depth(&self, queue: &str, visible: usize) {
+    pub fn queue_depth(&self, queue: &str, visible: u64) {
         let metric = MetricId::new(
             SQS,
             "ApproximateNumberOfMessagesVisible",

@@ -20,7 +20,10 @@ use crate::device_api::{
 };
 use crate::endpoint::{EndpointSettings, serve};
 use crate::handlers::{ArchiverFunction, WriterCounts, WriterFunction};
-use crate::owner_api::{OwnerApi, StoredObject, TableDescription, TableItem, TableKey, TableQuery};
+use crate::owner_api::{
+    Deleted, MetricId, OwnerApi, QueueDepth, ReceivedMessage, StoredObject, StoredPoint,
+    TableDescription, TableItem, TableKey, TableQuery,
+};
 use crate::shard_limits::{ShardLimits, ShardThrottle};
 use crate::signals::Signals;
 use crate::state::StateDir;
@@ -284,9 +287,46 @@ struct Owner {
     bucket_name: String,
     /// The table is as old as the state folder's stream.
     created: f64,
+    metrics: SqliteMetrics,
+    stream: DurableStream,
+    failure_queues: Vec<String>,
 }
 
 impl OwnerApi for Owner {
+    fn list_metrics(&self) -> Result<Vec<MetricId>, StorageError> {
+        self.metrics.metric_ids_blocking()
+    }
+
+    fn metric_points(
+        &self,
+        metric: &MetricId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<StoredPoint>, StorageError> {
+        self.metrics.points_blocking(metric, from_ms, to_ms)
+    }
+
+    fn failure_queues(&self) -> &[String] {
+        &self.failure_queues
+    }
+
+    fn receive_failures(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility_ms: i64,
+    ) -> Result<Vec<ReceivedMessage>, StorageError> {
+        self.stream.receive_failures(queue, max, visibility_ms)
+    }
+
+    fn delete_failure(&self, queue: &str, receipt_handle: &str) -> Result<Deleted, StorageError> {
+        self.stream.delete_failure(queue, receipt_handle)
+    }
+
+    fn failure_queue_depth(&self, queue: &str) -> Result<QueueDepth, StorageError> {
+        self.stream.failure_queue_depth(queue)
+    }
+
     fn table_name(&self) -> &str {
         &self.table_name
     }
@@ -371,12 +411,8 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
         signals: signals.clone(),
         metrics: metrics.clone(),
         reader: stream.reader()?,
-        consumers: [&settings.archiver, &settings.writer].map(|consumer| {
-            (
-                consumer.function_name.clone(),
-                consumer.failure_queue_name.clone(),
-            )
-        }),
+        failure_queues: [&settings.archiver, &settings.writer]
+            .map(|consumer| consumer.failure_queue_name.clone()),
         alarms: settings.alarms.clone(),
         // The states a previous run left, so that a restart logs only real changes.
         last: AlarmReport::read(&state.alarms()).ok().flatten(),
@@ -506,6 +542,11 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             archive: archive.clone(),
             bucket_name: settings.bucket_name.clone(),
             created: stream.created_ms() as f64 / 1000.0,
+            metrics: metrics.clone(),
+            stream: stream.clone(),
+            failure_queues: [&settings.archiver, &settings.writer]
+                .map(|consumer| consumer.failure_queue_name.clone())
+                .to_vec(),
         })),
         testpage_dir: settings.testpage_dir.clone(),
     };
@@ -542,8 +583,8 @@ struct Monitor {
     signals: Arc<Signals>,
     metrics: SqliteMetrics,
     reader: crate::storage::stream::StreamReader,
-    /// Each consumer's function and failure queue.
-    consumers: [(String, String); 2],
+    /// Each consumer's failure queue.
+    failure_queues: [String; 2],
     alarms: Vec<LocalAlarm>,
     last: Option<AlarmReport>,
     report_path: PathBuf,
@@ -553,9 +594,9 @@ impl Monitor {
     /// Samples the failure queues' depths, writes the signals, evaluates the alarms, logs the
     /// ones that changed state and writes the report. Blocking.
     fn round(&mut self) -> Result<AlarmReport, StorageError> {
-        for (function, queue) in &self.consumers {
-            let depth = self.reader.dead_letter_count(function)?;
-            self.signals.queue_depth(queue, depth);
+        for queue in &self.failure_queues {
+            let depth = self.reader.failure_queue_depth(queue)?;
+            self.signals.queue_depth(queue, depth.visible);
         }
         self.signals.flush_blocking()?;
         let report = crate::alarms::evaluate(&self.metrics, &self.alarms, now_ms())?;

@@ -5,8 +5,9 @@
 //!    them; the clock stops when both consumers have caught up, so every reading is stored,
 //!    archived and queryable;
 //! 2. latency from an acknowledged put to queryable, at 5,000 readings per second;
-//! 3. a query of the newest 20 readings of one sensor among 1,000,000, through a signed Invoke
-//!    and through the handler core alone;
+//! 3. a query of the newest 20 readings of one sensor among 1,000,000, through a signed Invoke,
+//!    through DynamoDB's `Query` (aws-sdk-dynamodb with the operator key) and through the
+//!    handler core alone;
 //! 4. put throughput alone, beside kinesalite (`KINESALITE` = its package folder), same
 //!    simulator, same run.
 //!
@@ -176,7 +177,13 @@ async fn query() {
     }
     assert_eq!(target.table.count_blocking().unwrap(), 1_000_000);
     let lambda = aws_sdk_lambda::Client::new(&sdk(&simulator_target(&target)).await);
+    let operator = Target {
+        credentials: target.operator_key.clone(),
+        ..simulator_target(&target)
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk(&operator).await);
     let mut invoke = Vec::new();
+    let mut table_api = Vec::new();
     let mut core = Vec::new();
     for i in 0..5_000 {
         let request = serde_json::json!({"operation": "query", "sensorid": format!("q-{:04}", (i * 7919) % sensors)});
@@ -192,6 +199,20 @@ async fn query() {
             .unwrap();
         invoke.push(started.elapsed());
         assert!(output.function_error().is_none());
+        let sensor = request["sensorid"].as_str().unwrap().to_owned();
+        let started = Instant::now();
+        let output = dynamodb
+            .query()
+            .table_name("bench-SensorData")
+            .key_condition_expression("SensorId = :s")
+            .expression_attribute_values(":s", aws_sdk_dynamodb::types::AttributeValue::S(sensor))
+            .scan_index_forward(false)
+            .limit(20)
+            .send()
+            .await
+            .unwrap();
+        table_api.push(started.elapsed());
+        assert_eq!(output.count(), 20);
         let started = Instant::now();
         let answer = telemetry::handlers::answer_query(&target.table, &request)
             .await
@@ -200,9 +221,11 @@ async fn query() {
         assert_eq!(answer.count, 20);
     }
     println!(
-        "query, newest 20 of one sensor among 1,000,000 readings (5,000 queries): signed Invoke p50 {}, p99 {}; handler core on the table p50 {}, p99 {}",
+        "query, newest 20 of one sensor among 1,000,000 readings (5,000 queries): signed Invoke p50 {}, p99 {}; signed DynamoDB Query p50 {}, p99 {}; handler core on the table p50 {}, p99 {}",
         ms(percentile(&mut invoke, 50)),
         ms(percentile(&mut invoke, 99)),
+        ms(percentile(&mut table_api, 50)),
+        ms(percentile(&mut table_api, 99)),
         ms(percentile(&mut core, 50)),
         ms(percentile(&mut core, 99)),
     );

@@ -2,6 +2,7 @@
 //! a [`BatchHandler`] (the handler cores) with the event-source-mapping semantics of the stack
 //! definition.
 
+pub mod failure_record;
 pub mod poller;
 pub mod settings;
 

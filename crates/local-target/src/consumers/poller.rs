@@ -27,11 +27,12 @@ use chrono::{DateTime, Utc};
 use telemetry::events::{KinesisEventResponse, RecordSource};
 use tokio::sync::watch;
 
+use crate::consumers::failure_record::{self, Condition, failure_record};
 use crate::consumers::{BatchHandler, ConsumerSettings, ConsumerStats};
 use crate::signals::Signals;
 use crate::storage::StorageError;
 use crate::storage::stream::{
-    DeadLetter, DurableStream, StoredRecord, StreamReader, now_ms, shard_id,
+    DeadBatch, DeadLetter, DurableStream, StoredRecord, StreamReader, now_ms, shard_id,
 };
 
 /// One consumer on one shard.
@@ -53,6 +54,8 @@ pub struct Poller<H> {
 struct Pending {
     records: Vec<StoredRecord>,
     retries: u32,
+    /// Deliveries of these records so far (a bisected half counts its parent's).
+    invocations: u32,
 }
 
 /// When a delivery moves the checkpoint.
@@ -184,7 +187,7 @@ impl<H: BatchHandler> Poller<H> {
         for outcome in futures_util::future::join_all(deliveries).await {
             outcome?;
         }
-        self.checkpoint(last, &[]).await?;
+        self.checkpoint(last, None).await?;
         Ok(last)
     }
 
@@ -201,8 +204,14 @@ impl<H: BatchHandler> Poller<H> {
         let mut queue = VecDeque::from([Pending {
             records,
             retries: 0,
+            invocations: 0,
         }]);
-        while let Some(Pending { records, retries }) = queue.pop_front() {
+        while let Some(Pending {
+            records,
+            retries,
+            invocations,
+        }) = queue.pop_front()
+        {
             let oldest_allowed = now_ms() - millis(self.settings.maximum_record_age);
             let expired = records
                 .iter()
@@ -210,8 +219,13 @@ impl<H: BatchHandler> Poller<H> {
                 .count();
             let (expired, live) = records.split_at(expired);
             if let Some(last) = expired.last() {
-                self.dead_letter(expired, "record older than the maximum record age", commit)
-                    .await?;
+                self.dead_letter(
+                    expired,
+                    "record older than the maximum record age",
+                    (Condition::RecordAgeExceeded, invocations),
+                    commit,
+                )
+                .await?;
                 checkpoint = last.position;
             }
             if live.is_empty() {
@@ -241,6 +255,7 @@ impl<H: BatchHandler> Poller<H> {
             }
             let started = std::time::Instant::now();
             let response = self.handler.handle(event).await;
+            let invocations = invocations + 1;
             // A reported item failure is a successful invocation to Lambda: only an error
             // returned by the function counts in `Errors`, and the handler cores return none.
             self.signals.invocation(name, started.elapsed(), false);
@@ -249,7 +264,7 @@ impl<H: BatchHandler> Poller<H> {
             let done = &live[..failed_at];
             if let Some(last) = done.last() {
                 if commit == Commit::AsItGoes {
-                    self.checkpoint(last.position, &[]).await?;
+                    self.checkpoint(last.position, None).await?;
                 }
                 self.stats
                     .delivered
@@ -266,7 +281,13 @@ impl<H: BatchHandler> Poller<H> {
                     "still failing after {retries} retries (first failing sequence number {})",
                     rest[0].sequence_number()
                 );
-                self.dead_letter(rest, &reason, commit).await?;
+                self.dead_letter(
+                    rest,
+                    &reason,
+                    (Condition::RetryAttemptsExhausted, invocations),
+                    commit,
+                )
+                .await?;
                 checkpoint = rest[rest.len() - 1].position;
                 continue;
             }
@@ -294,27 +315,40 @@ impl<H: BatchHandler> Poller<H> {
                 queue.push_front(Pending {
                     records: right.to_vec(),
                     retries,
+                    invocations,
                 });
                 queue.push_front(Pending {
                     records: left.to_vec(),
                     retries,
+                    invocations,
                 });
             } else {
                 queue.push_front(Pending {
                     records: rest.to_vec(),
                     retries,
+                    invocations,
                 });
             }
         }
         Ok(checkpoint)
     }
 
+    /// Gives up on `records`: they go to the dead-letter table and, as one message naming them
+    /// (`condition`, after `invocations` deliveries), to the failure queue.
     async fn dead_letter(
         &self,
         records: &[StoredRecord],
         reason: &str,
+        (condition, invocations): (Condition, u32),
         commit: Commit,
     ) -> Result<(), Stop> {
+        let function_arn =
+            failure_record::function_arn(&self.stream_arn, &self.settings.function_name);
+        let source = failure_record::Source {
+            function_arn: &function_arn,
+            stream_arn: &self.stream_arn,
+        };
+        let message = failure_record(source, records, condition, invocations, now_ms());
         let letters: Vec<DeadLetter> = records
             .iter()
             .map(|r| DeadLetter {
@@ -336,21 +370,25 @@ impl<H: BatchHandler> Poller<H> {
             Commit::AsItGoes => records[records.len() - 1].position,
             Commit::AtTheEnd { checkpoint } => checkpoint,
         };
-        self.checkpoint(position, &letters).await?;
+        let batch = DeadBatch {
+            letters,
+            queue: self.settings.failure_queue_name.clone(),
+            message,
+        };
+        self.checkpoint(position, Some(batch)).await?;
         self.stats
             .dead_lettered
             .fetch_add(records.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
-    async fn checkpoint(&self, position: u64, dead: &[DeadLetter]) -> Result<(), StorageError> {
-        let (stream, name, shard, dead) = (
+    async fn checkpoint(&self, position: u64, dead: Option<DeadBatch>) -> Result<(), StorageError> {
+        let (stream, name, shard) = (
             self.stream.clone(),
             self.settings.function_name.clone(),
             self.shard,
-            dead.to_vec(),
         );
-        blocking(move || stream.checkpoint(&name, shard, position, &dead)).await?;
+        blocking(move || stream.checkpoint(&name, shard, position, dead.as_ref())).await?;
         self.publish_checkpoint(position);
         Ok(())
     }

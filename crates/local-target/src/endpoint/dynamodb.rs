@@ -16,6 +16,7 @@ use telemetry::item::{SENSOR_ID, TIMESTAMP, VALUE, number_text};
 
 use super::auth::{Caller, Principal};
 use super::errors::{ApiError, DYNAMODB_CONTENT_TYPE, json_response};
+use super::json_rpc::{blocking, parse, unknown_parameter};
 use crate::owner_api::{OwnerApi, SortCondition, TableItem, TableKey, TableQuery};
 
 pub(crate) const TARGET_PREFIX: &str = "DynamoDB_20120810.";
@@ -220,41 +221,11 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("ValidationException", message)
 }
 
-fn parse(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    serde_json::from_slice(body).map_err(|err| {
-        ApiError::bad_request(
-            "SerializationException",
-            format!("The request body could not be read as the operation's JSON input: {err}"),
-        )
-    })
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, crate::storage::StorageError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let failed = |message: String| {
-        tracing::error!(error = %message, "a table read failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            message,
-        )
-    };
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| failed(err.to_string()))?
-        .map_err(|err| failed(err.to_string()))
-}
-
 /// Refuses, by name, every parameter this endpoint does not implement.
 fn allow(request: &Map<String, Value>, operation: &str, known: &[&str]) -> Result<(), ApiError> {
-    match request.keys().find(|name| !known.contains(&name.as_str())) {
+    match unknown_parameter(request, operation, known) {
         None => Ok(()),
-        Some(name) => Err(invalid(format!(
-            "The local target does not implement the parameter {name} of {operation}; it \
-             implements {}.",
-            known.join(", ")
-        ))),
+        Some(message) => Err(invalid(message)),
     }
 }
 

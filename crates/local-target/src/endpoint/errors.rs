@@ -16,6 +16,16 @@ pub(crate) enum Api {
     /// REST-XML: `<Error><Code>...</Code><Message>...</Message></Error>` (Amazon S3 API
     /// Reference, "Error responses").
     S3,
+    /// JSON 1.0, query-compatible: `{"__type": "com.amazonaws.sqs#...", "message": "..."}` and
+    /// the query protocol's code in `x-amzn-query-error` ("Amazon SQS AWS JSON protocol
+    /// FAQs", SQS Developer Guide), which the SDKs report as the error's code.
+    Sqs,
+    /// JSON 1.0, query-compatible, as [`Api::Sqs`] ("FAQs on CloudWatch supported
+    /// protocols", CloudWatch User Guide).
+    CloudWatch,
+    /// The query protocol's XML: `<ErrorResponse><Error><Type>Sender</Type><Code>...`, the
+    /// code as the query protocol names it (CloudWatch API Reference, "Common Errors").
+    CloudWatchQuery,
 }
 
 /// An error answer: status, AWS error type, message.
@@ -71,6 +81,50 @@ impl ApiError {
                 });
                 json_response(self.status, DYNAMODB_CONTENT_TYPE, &body)
             }
+            Api::Sqs | Api::CloudWatch => {
+                let namespace = if api == Api::Sqs {
+                    "com.amazonaws.sqs"
+                } else {
+                    "com.amazonaws.cloudwatch"
+                };
+                let body = serde_json::json!({
+                    "__type": format!("{namespace}#{}", self.code),
+                    "message": self.message,
+                });
+                let mut response = json_response(self.status, JSON_1_0_CONTENT_TYPE, &body);
+                let fault = if self.status.is_server_error() {
+                    "Receiver"
+                } else {
+                    "Sender"
+                };
+                if let Ok(value) =
+                    HeaderValue::from_str(&format!("{};{fault}", query_code(self.code)))
+                {
+                    response.headers_mut().insert("x-amzn-query-error", value);
+                }
+                response
+            }
+            Api::CloudWatchQuery => {
+                let fault = if self.status.is_server_error() {
+                    "Receiver"
+                } else {
+                    "Sender"
+                };
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ErrorResponse xmlns=\"{}\">\
+                     <Error><Type>{fault}</Type><Code>{}</Code><Message>{}</Message></Error>\
+                     <RequestId>{}</RequestId></ErrorResponse>",
+                    super::cloudwatch::QUERY_NAMESPACE,
+                    query_code(self.code),
+                    xml_escape(&self.message),
+                    crate::ids::random_uuid()
+                );
+                let mut response = (self.status, body).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+                response
+            }
             Api::Lambda => {
                 // Lambda tells who is at fault: the caller (User) or the service.
                 let fault = if self.status.is_server_error() {
@@ -86,6 +140,20 @@ impl ApiError {
                 response
             }
         }
+    }
+}
+
+/// The query protocol's name of a JSON error type, where the two differ (each service model's
+/// error shapes: SQS' `QueueDoesNotExist` is `AWS.SimpleQueueService.NonExistentQueue`,
+/// CloudWatch's `InvalidParameterValueException` is `InvalidParameterValue`).
+fn query_code(code: &str) -> &str {
+    match code {
+        "QueueDoesNotExist" => "AWS.SimpleQueueService.NonExistentQueue",
+        "InvalidParameterValueException" => "InvalidParameterValue",
+        "InvalidParameterCombinationException" => "InvalidParameterCombination",
+        "MissingRequiredParameterException" => "MissingParameter",
+        "AccessDeniedException" => "AccessDenied",
+        other => other,
     }
 }
 
@@ -106,7 +174,8 @@ pub(crate) fn xml_escape(text: &str) -> String {
 }
 
 pub(crate) const KINESIS_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-pub(crate) const DYNAMODB_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+pub(crate) const JSON_1_0_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+pub(crate) const DYNAMODB_CONTENT_TYPE: &str = JSON_1_0_CONTENT_TYPE;
 
 pub(crate) fn json_response(
     status: StatusCode,
@@ -150,6 +219,21 @@ mod tests {
         let two = validation_errors(&["a".into(), "b".into()]).unwrap();
         assert_eq!(two.message, "2 validation errors detected: a; b");
         assert_eq!(two.code, "ValidationException");
+    }
+
+    #[test]
+    fn query_compatible_errors_carry_the_query_code_in_a_header() {
+        let response = ApiError::bad_request("QueueDoesNotExist", "gone").render(Api::Sqs);
+        assert_eq!(
+            response.headers()["x-amzn-query-error"],
+            "AWS.SimpleQueueService.NonExistentQueue;Sender"
+        );
+        let response = ApiError::forbidden("AccessDeniedException", "no").render(Api::CloudWatch);
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()["x-amzn-query-error"],
+            "AccessDenied;Sender"
+        );
     }
 
     #[test]

@@ -4,12 +4,18 @@
 //! # Layout
 //! - [`auth`]: the `Authorization` header, its parsing, and the signature check (aws-sigv4
 //!   re-signs the request with the stored secret).
-//! - `errors`: an API error and its two wire shapes (Kinesis JSON 1.1, Lambda REST JSON).
+//! - `errors`: an API error and its wire shape in each API.
 //! - `kinesis`: `PutRecord`, `PutRecords`, `DescribeStreamSummary`, with Kinesis' limits.
 //! - `lambda`: `Invoke` of the query function.
 //! - `dynamodb`: the owner's reads of the table (`DescribeTable`, `GetItem`, `Query`, `Scan`).
 //! - `s3`: the owner's reads of the archive bucket (`ListBuckets`, `ListObjectsV2`,
 //!   `GetObject`, `HeadObject`), path-style; a request signed for `s3` goes there.
+//! - `sqs`: the owner's view of the failure queues (`ListQueues`, `GetQueueUrl`,
+//!   `GetQueueAttributes`, `ReceiveMessage`, `DeleteMessage`).
+//! - `cloudwatch`: the owner's reads of the metrics (`ListMetrics`, `GetMetricStatistics`,
+//!   `GetMetricData`), in JSON 1.0 (the AWS CLI, boto3) and the query protocol (the Rust SDK,
+//!   through `query_protocol`).
+//! - `json_rpc`: what the owner's JSON-protocol APIs share.
 //! - `static_files`: the test page, and `config.js` (the device secret) to loopback peers only.
 //! - `routes`: which request goes where (axum routes), the one authentication middleware in
 //!   front of both APIs, the body cap, CORS, request ids.
@@ -17,15 +23,20 @@
 //! What a request may do follows whose key signed it. The device key gets what the device
 //! user's IAM policy allows on AWS: put records on the stream, describe it, invoke the query
 //! function; everything else is `AccessDeniedException`. The operator key gets what the
-//! stack's owner may do, as far as this endpoint implements it (the table's reads besides).
+//! stack's owner may do, as far as this endpoint implements it: besides, the reads of the
+//! table, the archive, the metrics and the failure queues.
 
 pub mod auth;
+mod cloudwatch;
 mod dynamodb;
 mod errors;
+mod json_rpc;
 mod kinesis;
 mod lambda;
+mod query_protocol;
 mod routes;
 mod s3;
+mod sqs;
 mod static_files;
 
 use std::future::Future;

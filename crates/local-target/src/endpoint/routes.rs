@@ -26,7 +26,7 @@ use super::errors::{Api, ApiError};
 use super::kinesis;
 use super::lambda::{self, InvokeQuery, Place};
 use super::static_files::StaticFiles;
-use super::{dynamodb, s3};
+use super::{cloudwatch, dynamodb, s3, sqs};
 use crate::device_api::DeviceApi;
 
 /// A `PutRecords` call of 5 MiB base64-encodes to 6.7 MiB; the rest is JSON around it.
@@ -63,21 +63,36 @@ pub(super) fn router<A: DeviceApi>(
         .layer(authenticated(Service::KINESIS))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared.clone());
-    let dynamodb = Router::new()
-        .route("/", post(dynamodb::<A>))
-        .layer(authenticated(Service::DYNAMODB))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(shared.clone());
+    let json_api = |service: Service| {
+        Router::new()
+            .route("/", post(owner_json::<A>))
+            .layer(Extension(service))
+            .layer(authenticated(service))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(shared.clone())
+    };
+    let dynamodb = json_api(Service::DYNAMODB);
+    let sqs = json_api(Service::SQS);
+    let cloudwatch = json_api(Service::CLOUDWATCH);
+    let cloudwatch_query = json_api(Service::CLOUDWATCH_QUERY);
     // The JSON protocols share `POST /`; `X-Amz-Target` names the service, and the request
-    // must then be signed for that service. Anything else is Kinesis', which answers an
-    // unknown target as Kinesis does.
+    // must then be signed for that service. A form without one is CloudWatch's query protocol.
+    // Anything else is Kinesis', which answers an unknown target as Kinesis does.
     let by_target = move |request: Request| {
-        let router = match request
-            .headers()
+        let headers = request.headers();
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+        let router = match headers
             .get("x-amz-target")
             .and_then(|value| value.to_str().ok())
         {
+            // The query protocol names its operation in the form, not in a header.
+            None if is_form => cloudwatch_query.clone(),
             Some(target) if target.starts_with(dynamodb::TARGET_PREFIX) => dynamodb.clone(),
+            Some(target) if target.starts_with(sqs::TARGET_PREFIX) => sqs.clone(),
+            Some(target) if target.starts_with(cloudwatch::TARGET_PREFIX) => cloudwatch.clone(),
             _ => kinesis.clone(),
         };
         async move {
@@ -112,12 +127,17 @@ pub(super) fn router<A: DeviceApi>(
         .layer(authenticated(Service::S3))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared.clone());
+    let bucket = shared
+        .settings
+        .owner
+        .as_ref()
+        .map(|owner| owner.bucket_name().to_owned());
     Router::new()
         .route("/", post(by_target).fallback(page::<A>))
         .route("/{version}/{*operation}", any(versioned))
         .fallback(page::<A>)
         .with_state(shared)
-        .layer(middleware::from_fn_with_state(s3, to_s3))
+        .layer(middleware::from_fn_with_state((s3, bucket), to_s3))
         .layer(cors(local))
         .layer(middleware::from_fn(with_request_id))
 }
@@ -213,11 +233,8 @@ async fn with_request_id(request: Request, next: Next) -> Response {
     response
 }
 
-/// A random version-4 UUID, as AWS' request ids look. Request ids need to be unique, not
-/// unguessable, so fastrand's bits will do (the uuid crate's own `v4` would add getrandom).
 fn request_id() -> HeaderValue {
-    let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-    HeaderValue::from_str(&id.hyphenated().to_string()).unwrap_or(HeaderValue::from_static("0"))
+    HeaderValue::from_str(&crate::ids::random_uuid()).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// What a request must be signed for, and the error shape of its API.
@@ -243,6 +260,19 @@ impl Service {
     const DYNAMODB: Self = Self {
         name: "dynamodb",
         api: Api::DynamoDb,
+    };
+    const SQS: Self = Self {
+        name: "sqs",
+        api: Api::Sqs,
+    };
+    /// CloudWatch signs as its endpoint prefix, `monitoring`.
+    const CLOUDWATCH: Self = Self {
+        name: "monitoring",
+        api: Api::CloudWatch,
+    };
+    const CLOUDWATCH_QUERY: Self = Self {
+        name: "monitoring",
+        api: Api::CloudWatchQuery,
     };
 }
 
@@ -293,31 +323,65 @@ async fn kinesis<A: DeviceApi>(
     result.unwrap_or_else(|error| error.render(Api::Kinesis))
 }
 
-async fn dynamodb<A: DeviceApi>(
+/// The owner's JSON-protocol APIs: DynamoDB, SQS and CloudWatch, told apart by `X-Amz-Target`
+/// (the router put the service in the request).
+async fn owner_json<A: DeviceApi>(
     State(shared): State<Arc<Shared<A>>>,
     Extension(principal): Extension<Principal>,
+    Extension(service): Extension<Service>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let caller = shared.caller(principal);
+    let owner = shared.settings.owner.clone();
     let target = headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok());
-    dynamodb::handle(shared.settings.owner.clone(), caller, target, &body)
-        .await
-        .unwrap_or_else(|error| error.render(Api::DynamoDb))
+    let answer = match service.api {
+        Api::Sqs => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let place = sqs::Place {
+                host,
+                region: &shared.settings.region,
+            };
+            sqs::handle(owner, caller, place, target, &body).await
+        }
+        Api::CloudWatch => cloudwatch::handle(owner, caller, target, &body).await,
+        Api::CloudWatchQuery => cloudwatch::handle_query(owner, caller, &body).await,
+        _ => dynamodb::handle(owner, caller, target, &body).await,
+    };
+    answer.unwrap_or_else(|error| error.render(service.api))
 }
 
 /// A request signed for S3 (its credential scope names `s3`) is S3's, whatever its path: S3
-/// paths are bucket names and keys, which the page's paths could be too.
-async fn to_s3(State(s3): State<Router>, request: Request, next: Next) -> Response {
-    let for_s3 = request
+/// paths are bucket names and keys, which the page's paths could be too. So is any request
+/// under the archive bucket's name, signed or not: S3 denies an anonymous one to a private
+/// bucket, a 403 (Amazon S3 User Guide, "Troubleshoot access denied (403 Forbidden) errors in
+/// Amazon S3": no policy allows it), and so does this, where the page would answer 404.
+async fn to_s3(
+    State((s3, bucket)): State<(Router, Option<String>)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let signed_for_s3 = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| super::auth::parse_authorization(value).ok())
         .is_some_and(|auth| auth.service == "s3");
-    if for_s3 {
+    let in_bucket = bucket.is_some_and(|bucket| {
+        request
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            == Some(bucket.as_str())
+    });
+    if signed_for_s3 || in_bucket {
         let Ok(response) = s3.oneshot(request).await;
         response
     } else {

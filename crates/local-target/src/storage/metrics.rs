@@ -232,6 +232,82 @@ impl SqliteMetrics {
     }
 }
 
+/// One stored point: a minute's statistic set, and its unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPoint {
+    pub minute_ms: i64,
+    pub unit: String,
+    pub statistics: Statistics,
+}
+
+impl SqliteMetrics {
+    /// Every metric with a point, in identity order. Blocking.
+    pub fn metric_ids_blocking(&self) -> Result<Vec<MetricId>, StorageError> {
+        let connection = self.lock();
+        let error = StorageError::at(&self.path);
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT DISTINCT namespace, name, dimensions FROM points
+                 ORDER BY namespace, name, dimensions",
+            )
+            .map_err(&error)?;
+        let rows = statement
+            .query_map([], |row| {
+                let dimensions: String = row.get(2)?;
+                Ok(MetricId {
+                    namespace: row.get(0)?,
+                    name: row.get(1)?,
+                    dimensions: serde_json::from_str(&dimensions).unwrap_or_default(),
+                })
+            })
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+
+    /// The points of `metric` whose minute starts in `[from_ms, to_ms)`, oldest first.
+    /// Blocking.
+    pub fn points_blocking(
+        &self,
+        metric: &MetricId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<StoredPoint>, StorageError> {
+        let connection = self.lock();
+        let error = StorageError::at(&self.path);
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT minute_ms, unit, sample_count, sum, minimum, maximum FROM points
+                 WHERE namespace = ?1 AND name = ?2 AND dimensions = ?3
+                   AND minute_ms >= ?4 AND minute_ms < ?5 ORDER BY minute_ms",
+            )
+            .map_err(&error)?;
+        let rows = statement
+            .query_map(
+                params![
+                    metric.namespace,
+                    metric.name,
+                    metric.dimensions_column(),
+                    from_ms,
+                    to_ms
+                ],
+                |row| {
+                    Ok(StoredPoint {
+                        minute_ms: row.get(0)?,
+                        unit: row.get(1)?,
+                        statistics: Statistics {
+                            count: row.get(2)?,
+                            sum: row.get(3)?,
+                            min: row.get(4)?,
+                            max: row.get(5)?,
+                        },
+                    })
+                },
+            )
+            .map_err(&error)?;
+        rows.collect::<Result<_, _>>().map_err(&error)
+    }
+}
+
 impl Metrics for SqliteMetrics {
     async fn publish(&self, datums: &[MetricDatum]) -> Result<(), PortError> {
         let store = self.clone();
@@ -284,6 +360,17 @@ mod tests {
             None
         );
         assert_eq!(store.series_blocking(&errors).unwrap().len(), 2);
+        assert_eq!(
+            store.metric_ids_blocking().unwrap(),
+            [other.clone(), errors.clone()]
+        );
+        let window = store.points_blocking(&errors, 60_000, 120_000).unwrap();
+        assert_eq!(window.len(), 1);
+        assert_eq!(
+            (window[0].minute_ms, window[0].unit.as_str()),
+            (60_000, "Count")
+        );
+        assert_eq!(window[0].statistics.sum, 4.0);
         // Dimensions named in another order are the same metric.
         let a = MetricId::new("N", "M", [("B", "2"), ("A", "1")]);
         let b = MetricId::new("N", "M", [("A", "1"), ("B", "2")]);

@@ -3,6 +3,7 @@
 //! file, readers beside it.
 
 pub mod archive;
+pub mod failure_queue;
 pub mod metrics;
 pub mod stream;
 pub mod table;

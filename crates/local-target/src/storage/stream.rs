@@ -8,8 +8,9 @@
 //!   numeric order within a shard.
 //! - An append is one transaction with `synchronous = FULL`: once [`DurableStream::append`]
 //!   returns, the records survive a crash of the process or the machine.
-//! - Consumer checkpoints and the dead-letter table live in the same file, so that moving a
-//!   checkpoint past records that were dead-lettered is one atomic step.
+//! - Consumer checkpoints, the dead-letter table and the failure queues
+//!   ([`crate::storage::failure_queue`]) live in the same file, so that moving a checkpoint past
+//!   records that were dead-lettered is one atomic step.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::device_api::{Appended, NewRecord};
 use crate::storage::StorageError;
+use crate::storage::failure_queue::{self, Deleted, QueueDepth, ReceivedMessage};
 
 /// The stream's shape, fixed when its state is created.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +71,14 @@ pub struct DeadLetter {
     pub shard: u32,
     pub position: u64,
     pub reason: String,
+}
+
+/// A batch a consumer gave up on: its records, and the message its failure queue gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadBatch {
+    pub letters: Vec<DeadLetter>,
+    pub queue: String,
+    pub message: String,
 }
 
 /// The Kinesis shard id of shard `index`.
@@ -155,6 +165,7 @@ impl DurableStream {
         let connection = open(path)?;
         connection
             .execute_batch(SCHEMA)
+            .and_then(|()| connection.execute_batch(failure_queue::SCHEMA))
             .map_err(StorageError::at(path))?;
         let stored: Option<String> = connection
             .query_row("SELECT value FROM meta WHERE key = 'shape'", [], |row| {
@@ -318,14 +329,14 @@ impl DurableStream {
         })
     }
 
-    /// Moves `consumer`'s checkpoint on `shard` to `position`, and dead-letters `dead` in the
-    /// same transaction.
+    /// Moves `consumer`'s checkpoint on `shard` to `position`, and dead-letters `dead` (its
+    /// records, and its message to the failure queue) in the same transaction.
     pub fn checkpoint(
         &self,
         consumer: &str,
         shard: u32,
         position: u64,
-        dead: &[DeadLetter],
+        dead: Option<&DeadBatch>,
     ) -> Result<(), StorageError> {
         let mut writer = self.writer();
         // A checkpoint lost to a power cut only means redelivery, which the consumers make
@@ -348,7 +359,7 @@ impl DurableStream {
         consumer: &str,
         shard: u32,
         position: u64,
-        dead: &[DeadLetter],
+        dead: Option<&DeadBatch>,
     ) -> rusqlite::Result<()> {
         let transaction = connection.transaction()?;
         transaction.execute(
@@ -357,7 +368,10 @@ impl DurableStream {
             params![consumer, shard, position],
         )?;
         let now = now_ms();
-        for letter in dead {
+        let Some(dead) = dead else {
+            return transaction.commit();
+        };
+        for letter in &dead.letters {
             transaction.execute(
                 "INSERT OR REPLACE INTO dead_letters (consumer, shard, position, reason, at_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -370,15 +384,48 @@ impl DurableStream {
                 ],
             )?;
         }
+        failure_queue::send(&transaction, &dead.queue, &dead.message, now)?;
         transaction.commit()
+    }
+
+    /// Receives up to `max` visible messages of the failure queue `queue`, hiding them for
+    /// `visibility_ms`. Blocking.
+    pub fn receive_failures(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility_ms: i64,
+    ) -> Result<Vec<ReceivedMessage>, StorageError> {
+        let mut writer = self.writer();
+        failure_queue::receive(&mut writer.connection, queue, max, visibility_ms, now_ms())
+            .map_err(self.error())
+    }
+
+    /// The failure queue `queue`'s messages, visible and hidden. Blocking.
+    pub fn failure_queue_depth(&self, queue: &str) -> Result<QueueDepth, StorageError> {
+        let writer = self.writer();
+        failure_queue::depth(&writer.connection, queue, now_ms()).map_err(self.error())
+    }
+
+    /// Deletes the failure message `receipt_handle` names. Blocking.
+    pub fn delete_failure(
+        &self,
+        queue: &str,
+        receipt_handle: &str,
+    ) -> Result<Deleted, StorageError> {
+        let writer = self.writer();
+        failure_queue::delete(&writer.connection, queue, receipt_handle).map_err(self.error())
     }
 
     /// Removes records older than the retention period, as Kinesis does whether or not they
     /// were consumed; each shard's newest record stays, because it carries the position the
     /// next append continues from after a restart. Returns how many were removed.
     pub fn expire(&self) -> Result<usize, StorageError> {
-        let cutoff = now_ms() - i64::from(self.inner.shape.retention_hours) * 3_600_000;
-        self.writer()
+        let now = now_ms();
+        let cutoff = now - i64::from(self.inner.shape.retention_hours) * 3_600_000;
+        let writer = self.writer();
+        failure_queue::expire(&writer.connection, now).map_err(self.error())?;
+        writer
             .connection
             .execute(
                 "DELETE FROM records WHERE arrival_ms < ?1 AND position <
@@ -444,15 +491,9 @@ impl StreamReader {
             .map_err(StorageError::at(&self.path))
     }
 
-    /// How many dead letters `consumer` has: its failure queue's depth.
-    pub fn dead_letter_count(&self, consumer: &str) -> Result<usize, StorageError> {
-        self.connection
-            .query_row(
-                "SELECT count(*) FROM dead_letters WHERE consumer = ?1",
-                [consumer],
-                |row| row.get::<_, i64>(0),
-            )
-            .map(|count| usize::try_from(count).unwrap_or_default())
+    /// The failure queue `queue`'s messages, visible and hidden.
+    pub fn failure_queue_depth(&self, queue: &str) -> Result<QueueDepth, StorageError> {
+        failure_queue::depth(&self.connection, queue, now_ms())
             .map_err(StorageError::at(&self.path))
     }
 
@@ -534,7 +575,7 @@ mod tests {
         assert_eq!(first[0].shard_id, "shardId-000000000000");
         assert_eq!(first[1].shard_id, "shardId-000000000001");
         assert_eq!(first[2].sequence_number, sequence_number(0, 2));
-        stream.checkpoint("c", 0, 2, &[]).unwrap();
+        stream.checkpoint("c", 0, 2, None).unwrap();
         drop(stream);
 
         let stream = DurableStream::open(&path, shape).unwrap();

@@ -149,6 +149,7 @@ pub fn entry(key: &str, size: usize) -> PutRecordsRequestEntry {
 }
 
 /// A raw request, signed with aws-sigv4 as a client would sign it.
+#[derive(Clone)]
 pub struct Raw {
     pub method: &'static str,
     pub path: String,
@@ -172,6 +173,19 @@ impl Raw {
         }
     }
 
+    /// A JSON 1.0 call, as DynamoDB, SQS and CloudWatch take them.
+    pub fn json_1_0(target: &str, body: Value) -> Self {
+        Self {
+            method: "POST",
+            path: "/".into(),
+            headers: vec![
+                ("content-type".into(), "application/x-amz-json-1.0".into()),
+                ("x-amz-target".into(), target.into()),
+            ],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
     pub fn invoke(function: &str, body: &[u8]) -> Self {
         Self {
             method: "POST",
@@ -182,7 +196,19 @@ impl Raw {
     }
 
     /// Adds `X-Amz-Date` and `Authorization` for `secret`, `service` and `time`.
-    pub fn signed(mut self, base: &str, secret: &str, service: &str, time: SystemTime) -> Self {
+    pub fn signed(self, base: &str, secret: &str, service: &str, time: SystemTime) -> Self {
+        self.signed_as(base, KEY_ID, secret, service, time)
+    }
+
+    /// As [`Raw::signed`], with the key `key_id`.
+    pub fn signed_as(
+        mut self,
+        base: &str,
+        key_id: &str,
+        secret: &str,
+        service: &str,
+        time: SystemTime,
+    ) -> Self {
         let url = format!("{base}{}", self.path);
         let signable = SignableRequest::new(
             self.method,
@@ -192,7 +218,7 @@ impl Raw {
         )
         .unwrap();
         let identity =
-            aws_credential_types::Credentials::new(KEY_ID, secret, None, None, "test").into();
+            aws_credential_types::Credentials::new(key_id, secret, None, None, "test").into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(REGION)
