@@ -1028,6 +1028,45 @@ fn aws_cli(dir: &Path, variables: &[(String, String)], args: &[&str]) -> (bool, 
     (ended.status.success(), ended.stdout, ended.stderr)
 }
 
+/// Puts `readings` (partition key, body) on `stream` with the device key, in calls of 500,
+/// and waits until the writer has stored them all.
+fn put_until_stored(page: &Path, state: &Path, stream: &str, readings: &[(String, String)]) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = kinesis(&config(page)).await;
+        for chunk in readings.chunks(500) {
+            let entries = chunk
+                .iter()
+                .map(|(key, body)| {
+                    PutRecordsRequestEntry::builder()
+                        .partition_key(key)
+                        .data(Blob::new(body.as_bytes()))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let output = client
+                .put_records()
+                .stream_name(stream)
+                .set_records(Some(entries))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(output.failed_record_count(), Some(0));
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(60);
+    while stored(state).len() < readings.len() {
+        let count = stored(state).len();
+        assert!(
+            Instant::now() < until,
+            "{count} of {} stored",
+            readings.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// boto3's own paginators (`list_objects_v2`, `query`, `scan`), in pages of 100 through the
 /// printed profile, walk 2,500 archive objects and 2,500 items of one sensor, and see each
 /// exactly once. boto3 is the one moto's venv holds, installed by the test command.
@@ -1054,40 +1093,13 @@ fn boto3_paginators_see_every_object_and_item_exactly_once() {
         std::fs::write(archive.join(&key), br#"{"Records": []}"#).unwrap();
         keys.insert(key);
     }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = kinesis(&config(&page)).await;
-        for chunk in (0..count).collect::<Vec<u64>>().chunks(500) {
-            let entries = chunk
-                .iter()
-                .map(|n| {
-                    let body = serde_json::json!({"sensorid": "p-1", "value": n, "timestamp": timestamp(*n * 1000)});
-                    PutRecordsRequestEntry::builder()
-                        .partition_key("p-1")
-                        .data(Blob::new(body.to_string()))
-                        .build()
-                        .unwrap()
-                })
-                .collect();
-            let output = client
-                .put_records()
-                .stream_name("pages-IoTEventStream")
-                .set_records(Some(entries))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(output.failed_record_count(), Some(0));
-        }
-    });
-    let until = Instant::now() + Duration::from_secs(60);
-    while stored(&state).len() < count as usize {
-        assert!(
-            Instant::now() < until,
-            "{} of {count} stored",
-            stored(&state).len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let all: Vec<(String, String)> = (0..count)
+        .map(|n| {
+            let body = serde_json::json!({"sensorid": "p-1", "value": n, "timestamp": timestamp(n * 1000)});
+            ("p-1".to_owned(), body.to_string())
+        })
+        .collect();
+    put_until_stored(&page, &state, "pages-IoTEventStream", &all);
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/boto3_paginators.py");
     let mut command = Command::new(support::repository().join(".venv/bin/python"));
@@ -1174,47 +1186,20 @@ fn the_aws_cli_explores_the_table_and_the_archive_with_the_operator_key() {
 
     let sensors = 5;
     let readings = 2_500;
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = kinesis(&config(&page)).await;
-        for chunk in (0..readings).collect::<Vec<_>>().chunks(500) {
-            let entries = chunk
-                .iter()
-                .map(|n| {
-                    let sensor = format!("t-{}", n % sensors);
-                    let second = n / sensors;
-                    let body = format!(
-                        r#"{{"sensorid": "{sensor}", "value": {n}, "timestamp": "2026-12-02T{:02}:{:02}:{:02}.000Z"}}"#,
-                        second / 3600,
-                        second / 60 % 60,
-                        second % 60
-                    );
-                    PutRecordsRequestEntry::builder()
-                        .partition_key(sensor)
-                        .data(Blob::new(body))
-                        .build()
-                        .unwrap()
-                })
-                .collect();
-            let output = client
-                .put_records()
-                .stream_name("table-IoTEventStream")
-                .set_records(Some(entries))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(output.failed_record_count(), Some(0));
-        }
-    });
-    let until = Instant::now() + Duration::from_secs(60);
-    while stored(&state).len() < readings {
-        assert!(
-            Instant::now() < until,
-            "{} of {readings} stored",
-            stored(&state).len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let all: Vec<(String, String)> = (0..readings)
+        .map(|n| {
+            let sensor = format!("t-{}", n % sensors);
+            let second = n / sensors;
+            let body = format!(
+                r#"{{"sensorid": "{sensor}", "value": {n}, "timestamp": "2026-12-02T{:02}:{:02}:{:02}.000Z"}}"#,
+                second / 3600,
+                second / 60 % 60,
+                second % 60
+            );
+            (sensor, body)
+        })
+        .collect();
+    put_until_stored(&page, &state, "table-IoTEventStream", &all);
 
     let aws = |variables: &[(String, String)], args: &[&str]| -> serde_json::Value {
         let (ok, out, err) = aws_cli(dir.path(), variables, args);

@@ -170,17 +170,19 @@ mod tests {
         signals.invocation("demo-writer", Duration::from_millis(30), true);
         signals.records_put("demo-stream", 5, 500);
         let errors = MetricId::new(LAMBDA, "Errors", [("FunctionName", "demo-writer")]);
-        assert!(store.series_blocking(&errors).unwrap().is_empty());
+        let series = |metric: &MetricId| store.points_blocking(metric, i64::MIN, i64::MAX).unwrap();
+        assert!(series(&errors).is_empty());
         signals.flush_blocking().unwrap();
-        let series = store.series_blocking(&errors).unwrap();
-        assert_eq!(series.len(), 1);
-        assert_eq!((series[0].1.count, series[0].1.sum), (2.0, 1.0));
+        let points = series(&errors);
+        assert_eq!(points.len(), 1);
+        let stats = points[0].statistics;
+        assert_eq!((stats.count, stats.sum), (2.0, 1.0));
         let duration = MetricId::new(LAMBDA, "Duration", [("FunctionName", "demo-writer")]);
-        assert_eq!(store.series_blocking(&duration).unwrap()[0].1.max, 30.0);
+        assert_eq!(series(&duration)[0].statistics.max, 30.0);
         let incoming = MetricId::new(KINESIS, "IncomingRecords", [("StreamName", "demo-stream")]);
-        assert_eq!(store.series_blocking(&incoming).unwrap()[0].1.sum, 5.0);
+        assert_eq!(series(&incoming)[0].statistics.sum, 5.0);
         // A second flush adds nothing twice.
         signals.flush_blocking().unwrap();
-        assert_eq!(store.series_blocking(&errors).unwrap()[0].1.count, 2.0);
+        assert_eq!(series(&errors)[0].statistics.count, 2.0);
     }
 }

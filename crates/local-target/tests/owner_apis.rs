@@ -218,7 +218,10 @@ async fn the_owner_reads_every_api_and_nothing_else_gets_in_or_changes_anything(
         .await
         .unwrap();
     assert_eq!(listed.metrics().len(), 1, "{listed:?}");
-    assert_eq!(listed.metrics()[0].dimensions(), std::slice::from_ref(&sensor));
+    assert_eq!(
+        listed.metrics()[0].dimensions(),
+        std::slice::from_ref(&sensor)
+    );
     let from = aws_smithy_types::DateTime::from_millis(minute.millis() - 60_000);
     let to = aws_smithy_types::DateTime::from_millis(minute.millis() + 120_000);
     let statistics = cloudwatch

@@ -20,13 +20,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use telemetry::metrics::Statistics;
 
-use super::auth::{Caller, Principal};
+use super::auth::Caller;
 use super::errors::{ApiError, JSON_1_0_CONTENT_TYPE, json_response};
-use super::json_rpc::{blocking, parse, unknown_parameter};
+use super::json_rpc::{Refusals, admit, blocking, parse, unknown_parameter};
 use super::query_protocol;
 use crate::owner_api::{MetricId, OwnerApi, StoredPoint};
 
 pub(crate) const TARGET_PREFIX: &str = "GraniteServiceVersion20100801.";
+
+const REFUSALS: Refusals = Refusals {
+    service: "cloudwatch",
+    reads: "the metrics",
+    denied: StatusCode::FORBIDDEN,
+    unknown: "UnknownOperationException",
+};
 
 /// Metrics per `ListMetrics` page ("ListMetrics": "Up to 500 results are returned for any one
 /// call").
@@ -52,7 +59,7 @@ pub(crate) async fn handle(
             "Name the operation as X-Amz-Target: GraniteServiceVersion20100801.<Operation>.",
         ));
     };
-    let owner = admit(owner, caller, name)?;
+    let owner = admit(owner, caller, REFUSALS, name, None)?;
     let request = parse(body)?;
     let answer = operate(owner, name, &request).await?;
     Ok(json_response(
@@ -70,7 +77,7 @@ pub(crate) async fn handle_query(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let (action, request) = query_protocol::form_input(body)?;
-    let owner = admit(owner, caller, &action)?;
+    let owner = admit(owner, caller, REFUSALS, &action, None)?;
     let answer = operate(owner, &action, &request).await?;
     let xml = query_protocol::xml_answer(&action, QUERY_NAMESPACE, &answer);
     let mut response = (StatusCode::OK, xml).into_response();
@@ -82,33 +89,6 @@ pub(crate) async fn handle_query(
 
 /// The XML namespace of CloudWatch's query answers.
 pub(crate) const QUERY_NAMESPACE: &str = "http://monitoring.amazonaws.com/doc/2010-08-01/";
-
-/// The owner's metrics, for the operator key only.
-fn admit(
-    owner: Option<Arc<dyn OwnerApi>>,
-    caller: Caller<'_>,
-    name: &str,
-) -> Result<Arc<dyn OwnerApi>, ApiError> {
-    let Some(owner) = owner else {
-        return Err(ApiError::bad_request(
-            "UnknownOperationException",
-            "This endpoint serves no metrics.",
-        ));
-    };
-    if caller.principal == Principal::Device {
-        // As the device user on AWS: its policy allows no CloudWatch action at all.
-        return Err(ApiError::forbidden(
-            "AccessDeniedException",
-            format!(
-                "User: {} is not authorized to perform: cloudwatch:{name} because the device \
-                 key may only put records on the stream and invoke the query function; use \
-                 the operator key to read the metrics.",
-                caller.access_key_id
-            ),
-        ));
-    }
-    Ok(owner)
-}
 
 /// One operation on its JSON input, whichever protocol carried it.
 async fn operate(

@@ -14,12 +14,19 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use telemetry::item::{SENSOR_ID, TIMESTAMP, VALUE, number_text};
 
-use super::auth::{Caller, Principal};
+use super::auth::Caller;
 use super::errors::{ApiError, DYNAMODB_CONTENT_TYPE, json_response};
-use super::json_rpc::{blocking, parse, unknown_parameter};
+use super::json_rpc::{Refusals, admit, blocking, parse, unknown_parameter};
 use crate::owner_api::{OwnerApi, SortCondition, TableItem, TableKey, TableQuery};
 
 pub(crate) const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+
+const REFUSALS: Refusals = Refusals {
+    service: "dynamodb",
+    reads: "the table",
+    denied: StatusCode::BAD_REQUEST,
+    unknown: "UnknownOperationException",
+};
 
 /// What a page holds at most without `Limit`: "A single Query only returns a result set that
 /// fits within the 1 MB size limit" (DynamoDB Developer Guide, "Paginating table query
@@ -42,25 +49,8 @@ pub(crate) async fn handle(
             "Name the operation as X-Amz-Target: DynamoDB_20120810.<Operation>.",
         ));
     };
-    let Some(owner) = owner else {
-        return Err(ApiError::bad_request(
-            "UnknownOperationException",
-            "This endpoint serves no table.",
-        ));
-    };
-    if caller.principal == Principal::Device {
-        // As the device user on AWS: its policy allows no DynamoDB action at all.
-        return Err(ApiError::bad_request(
-            "AccessDeniedException",
-            format!(
-                "User: {} is not authorized to perform: dynamodb:{name} on resource: {} \
-                 because the device key may only put records on the stream and invoke the \
-                 query function; use the operator key to read the table.",
-                caller.access_key_id,
-                owner.table_arn()
-            ),
-        ));
-    }
+    let table_arn = owner.as_ref().map(|owner| owner.table_arn().to_owned());
+    let owner = admit(owner, caller, REFUSALS, name, table_arn.as_deref())?;
     let request: Map<String, Value> = parse(body)?;
     let answer = match name {
         "DescribeTable" => {

@@ -53,6 +53,15 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
+    /// Who is at fault, as the query protocol says it: the caller or the service.
+    fn query_fault(&self) -> &'static str {
+        if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+
     /// The answer in `api`'s shape.
     pub fn render(&self, api: Api) -> Response {
         match api {
@@ -92,24 +101,17 @@ impl ApiError {
                     "message": self.message,
                 });
                 let mut response = json_response(self.status, JSON_1_0_CONTENT_TYPE, &body);
-                let fault = if self.status.is_server_error() {
-                    "Receiver"
-                } else {
-                    "Sender"
-                };
-                if let Ok(value) =
-                    HeaderValue::from_str(&format!("{};{fault}", query_code(self.code)))
-                {
+                if let Ok(value) = HeaderValue::from_str(&format!(
+                    "{};{}",
+                    query_code(self.code),
+                    self.query_fault()
+                )) {
                     response.headers_mut().insert("x-amzn-query-error", value);
                 }
                 response
             }
             Api::CloudWatchQuery => {
-                let fault = if self.status.is_server_error() {
-                    "Receiver"
-                } else {
-                    "Sender"
-                };
+                let fault = self.query_fault();
                 let body = format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ErrorResponse xmlns=\"{}\">\
                      <Error><Type>{fault}</Type><Code>{}</Code><Message>{}</Message></Error>\

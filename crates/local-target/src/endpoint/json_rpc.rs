@@ -1,10 +1,59 @@
-//! What the JSON-protocol APIs of the owner (DynamoDB, SQS, CloudWatch) share: the request
-//! object, the parameters an operation implements, and the owner's blocking reads.
+//! What the owner's APIs on `POST /` (DynamoDB, SQS, CloudWatch) share: who may call them,
+//! the request object, the parameters an operation implements, and the owner's blocking reads.
+
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
+use super::auth::{Caller, Principal};
 use super::errors::ApiError;
+use crate::owner_api::OwnerApi;
+
+/// How a service refuses what it cannot or may not do.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Refusals {
+    /// The IAM service prefix, such as `dynamodb`.
+    pub service: &'static str,
+    /// What the owner reads there, such as "the table".
+    pub reads: &'static str,
+    /// The status of `AccessDeniedException`: 403, but 400 for DynamoDB ("Error handling with
+    /// DynamoDB", DynamoDB Developer Guide).
+    pub denied: StatusCode,
+    /// The code for an operation the endpoint does not serve.
+    pub unknown: &'static str,
+}
+
+/// The owner's side, for the operator key. The device key is denied as the device user's IAM
+/// policy denies it on AWS: it allows no action of these services at all.
+pub(crate) fn admit(
+    owner: Option<Arc<dyn OwnerApi>>,
+    caller: Caller<'_>,
+    refusals: Refusals,
+    operation: &str,
+    resource: Option<&str>,
+) -> Result<Arc<dyn OwnerApi>, ApiError> {
+    let Some(owner) = owner else {
+        return Err(ApiError::bad_request(
+            refusals.unknown,
+            format!("This endpoint does not serve {}.", refusals.reads),
+        ));
+    };
+    if caller.principal == Principal::Device {
+        let on = resource.map_or_else(String::new, |resource| format!(" on resource: {resource}"));
+        return Err(ApiError::new(
+            refusals.denied,
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to perform: {}:{operation}{on} because the device \
+                 key may only put records on the stream and invoke the query function; use the \
+                 operator key to read {}.",
+                caller.access_key_id, refusals.service, refusals.reads
+            ),
+        ));
+    }
+    Ok(owner)
+}
 
 /// The request body: one JSON object, the operation's input.
 pub(crate) fn parse(body: &[u8]) -> Result<Map<String, Value>, ApiError> {

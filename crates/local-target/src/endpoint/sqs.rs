@@ -16,12 +16,19 @@ use axum::response::Response;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
-use super::auth::{Caller, Principal};
+use super::auth::Caller;
 use super::errors::{ApiError, JSON_1_0_CONTENT_TYPE, json_response};
-use super::json_rpc::{blocking, parse, unknown_parameter};
+use super::json_rpc::{Refusals, admit, blocking, parse, unknown_parameter};
 use crate::owner_api::{Deleted, OwnerApi, ReceivedMessage};
 
 pub(crate) const TARGET_PREFIX: &str = "AmazonSQS.";
+
+const REFUSALS: Refusals = Refusals {
+    service: "sqs",
+    reads: "the failure queues",
+    denied: StatusCode::FORBIDDEN,
+    unknown: "UnsupportedOperation",
+};
 
 /// A queue's defaults, as the stack declares its failure queues (SQS' own defaults but for the
 /// retention, `stack::mapping`).
@@ -54,24 +61,7 @@ pub(crate) async fn handle(
             "Name the operation as X-Amz-Target: AmazonSQS.<Operation>.",
         ));
     };
-    let Some(owner) = owner else {
-        return Err(ApiError::bad_request(
-            "UnsupportedOperation",
-            "This endpoint serves no queue.",
-        ));
-    };
-    if caller.principal == Principal::Device {
-        // As the device user on AWS: its policy allows no SQS action at all.
-        return Err(ApiError::forbidden(
-            "AccessDeniedException",
-            format!(
-                "User: {} is not authorized to perform: sqs:{name} because the device key may \
-                 only put records on the stream and invoke the query function; use the \
-                 operator key to read the failure queues.",
-                caller.access_key_id
-            ),
-        ));
-    }
+    let owner = admit(owner, caller, REFUSALS, name, None)?;
     let request = parse(body)?;
     let queues = Queues {
         owner: owner.as_ref(),
@@ -125,27 +115,7 @@ pub(crate) async fn handle(
                 ("ReceiveMessageWaitTimeSeconds", "0".into()),
                 ("SqsManagedSseEnabled", "true".into()),
             ];
-            let mut attributes = Map::new();
-            for wanted in &wanted {
-                if wanted == "All" {
-                    for (name, value) in &all {
-                        attributes.insert((*name).to_owned(), json!(value));
-                    }
-                } else if let Some((name, value)) = all.iter().find(|(name, _)| name == wanted) {
-                    attributes.insert((*name).to_owned(), json!(value));
-                } else {
-                    return Err(ApiError::bad_request(
-                        "InvalidAttributeName",
-                        format!(
-                            "Unknown Attribute {wanted}; the local target's queues have {}.",
-                            all.iter()
-                                .map(|(name, _)| *name)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                }
-            }
+            let attributes = select(&all, &wanted)?;
             if attributes.is_empty() {
                 json!({})
             } else {
@@ -336,25 +306,7 @@ fn message_json(
             message.first_receive_ms.to_string(),
         ),
     ];
-    let mut attributes = Map::new();
-    for wanted in wanted {
-        if wanted == "All" {
-            for (name, value) in &all {
-                attributes.insert((*name).to_owned(), json!(value));
-            }
-        } else if let Some((name, value)) = all.iter().find(|(name, _)| name == wanted) {
-            attributes.insert((*name).to_owned(), json!(value));
-        } else {
-            return Err(ApiError::bad_request(
-                "InvalidAttributeName",
-                format!(
-                    "The local target does not implement the message attribute {wanted}; it \
-                     implements All, SenderId, SentTimestamp, ApproximateReceiveCount and \
-                     ApproximateFirstReceiveTimestamp."
-                ),
-            ));
-        }
-    }
+    let attributes = select(&all, wanted)?;
     let mut json = json!({
         "MessageId": message.message_id,
         "ReceiptHandle": message.receipt_handle,
@@ -366,6 +318,35 @@ fn message_json(
         json["Attributes"] = Value::Object(attributes);
     }
     Ok(json)
+}
+
+/// The attributes `wanted` names (`All`: every one) of `all`; a name not in `all` is an
+/// `InvalidAttributeName` that lists those there are.
+fn select(all: &[(&str, String)], wanted: &[String]) -> Result<Map<String, Value>, ApiError> {
+    let mut attributes = Map::new();
+    for wanted in wanted {
+        let chosen: Vec<&(&str, String)> = if wanted == "All" {
+            all.iter().collect()
+        } else {
+            all.iter().filter(|(name, _)| name == wanted).collect()
+        };
+        if chosen.is_empty() {
+            return Err(ApiError::bad_request(
+                "InvalidAttributeName",
+                format!(
+                    "Unknown Attribute {wanted}: the local target implements All, {}.",
+                    all.iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        for (name, value) in chosen {
+            attributes.insert((*name).to_owned(), json!(value));
+        }
+    }
+    Ok(attributes)
 }
 
 fn no_queue() -> ApiError {

@@ -198,38 +198,6 @@ impl SqliteMetrics {
             })
             .map_err(StorageError::at(&self.path))
     }
-
-    /// Every point of `metric`, oldest first: (minute start, statistics). Blocking.
-    pub fn series_blocking(
-        &self,
-        metric: &MetricId,
-    ) -> Result<Vec<(i64, Statistics)>, StorageError> {
-        let connection = self.lock();
-        let error = StorageError::at(&self.path);
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT minute_ms, sample_count, sum, minimum, maximum FROM points
-                 WHERE namespace = ?1 AND name = ?2 AND dimensions = ?3 ORDER BY minute_ms",
-            )
-            .map_err(&error)?;
-        let rows = statement
-            .query_map(
-                params![metric.namespace, metric.name, metric.dimensions_column()],
-                |row| {
-                    Ok((
-                        row.get(0)?,
-                        Statistics {
-                            count: row.get(1)?,
-                            sum: row.get(2)?,
-                            min: row.get(3)?,
-                            max: row.get(4)?,
-                        },
-                    ))
-                },
-            )
-            .map_err(&error)?;
-        rows.collect::<Result<_, _>>().map_err(&error)
-    }
 }
 
 /// One stored point: a minute's statistic set, and its unit.
@@ -359,7 +327,13 @@ mod tests {
                 .unwrap(),
             None
         );
-        assert_eq!(store.series_blocking(&errors).unwrap().len(), 2);
+        assert_eq!(
+            store
+                .points_blocking(&errors, i64::MIN, i64::MAX)
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(
             store.metric_ids_blocking().unwrap(),
             [other.clone(), errors.clone()]
