@@ -87,8 +87,9 @@ async fn sdk_config(target: &RunningTarget, key: &DeviceKey) -> aws_config::SdkC
         .await
 }
 
-/// One read of each owner API, as a raw request: (what it is, the request unsigned).
-fn reads() -> Vec<(&'static str, Raw)> {
+/// One read of each owner API, as a raw request to the endpoint on `port`: (the service it
+/// is signed for, the request unsigned).
+fn reads(port: u16) -> Vec<(&'static str, Raw)> {
     let form = |body: &str| Raw {
         method: "POST",
         path: "/".into(),
@@ -132,6 +133,19 @@ fn reads() -> Vec<(&'static str, Raw)> {
                 method: "GET",
                 path: format!("/{BUCKET}?list-type=2&max-keys=1"),
                 headers: vec![("x-amz-content-sha256".into(), EMPTY_SHA256.into())],
+                body: Vec::new(),
+            },
+        ),
+        // Virtual-host style, the bucket in a loopback name.
+        (
+            "s3",
+            Raw {
+                method: "GET",
+                path: "/?list-type=2&max-keys=1".into(),
+                headers: vec![
+                    ("host".into(), format!("{BUCKET}.localhost:{port}")),
+                    ("x-amz-content-sha256".into(), EMPTY_SHA256.into()),
+                ],
                 body: Vec::new(),
             },
         ),
@@ -298,16 +312,17 @@ async fn the_owner_reads_every_api_and_nothing_else_gets_in_or_changes_anything(
 
     // Every read, raw: the operator's answers; every other request is refused.
     let now = SystemTime::now;
-    for (service, raw) in reads() {
+    let port = target.address.port();
+    for (service, raw) in reads(port) {
         let response = signed(raw.clone(), &base, &operator, service, now())
             .send(&base)
             .await;
-        assert_eq!(
-            response.status(),
-            200,
-            "{service} {}",
-            response.text().await.unwrap()
-        );
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{service} {body}");
+        if service == "s3" {
+            assert!(body.contains(&format!("<Name>{BUCKET}</Name>")), "{body}");
+        }
     }
     let raw = Raw::json_1_0(
         "AmazonSQS.ReceiveMessage",
@@ -340,7 +355,7 @@ async fn the_owner_reads_every_api_and_nothing_else_gets_in_or_changes_anything(
         None,
         "wrong",
     );
-    for (service, raw) in reads() {
+    for (service, raw) in reads(port) {
         let tampered = {
             let mut signed = signed(raw.clone(), &base, &operator, service, now());
             if signed.body.is_empty() {

@@ -358,7 +358,8 @@ async fn owner_json<A: DeviceApi>(
 
 /// A request signed for S3 (its credential scope names `s3`) is S3's, whatever its path: S3
 /// paths are bucket names and keys, which the page's paths could be too. So is any request
-/// under the archive bucket's name, signed or not: S3 denies an anonymous one to a private
+/// under the archive bucket's name (its path's first segment, or its host's first label,
+/// virtual-host style), signed or not: S3 denies an anonymous one to a private
 /// bucket, a 403 (Amazon S3 User Guide, "Troubleshoot access denied (403 Forbidden) errors in
 /// Amazon S3": no policy allows it), and so does this, where the page would answer 404.
 async fn to_s3(
@@ -373,13 +374,14 @@ async fn to_s3(
         .and_then(|value| super::auth::parse_authorization(value).ok())
         .is_some_and(|auth| auth.service == "s3");
     let in_bucket = bucket.is_some_and(|bucket| {
-        request
+        let first = request
             .uri()
             .path()
             .trim_start_matches('/')
             .split('/')
-            .next()
-            == Some(bucket.as_str())
+            .next();
+        first == Some(bucket.as_str())
+            || s3::virtual_host_bucket(request.headers()) == Some(bucket.as_str())
     });
     if signed_for_s3 || in_bucket {
         let Ok(response) = s3.oneshot(request).await;

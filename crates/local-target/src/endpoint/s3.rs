@@ -1,4 +1,5 @@
-//! S3 over REST-XML, path-style (`/<bucket>/<key>`), for the owner's reads of the archive:
+//! S3 over REST-XML, path-style (`/<bucket>/<key>`) or virtual-host style (`<bucket>.localhost`
+//! and `/<key>`), for the owner's reads of the archive:
 //! `ListBuckets`, `ListObjectsV2` (prefix, delimiter, max-keys, continuation-token,
 //! start-after, encoding-type), `GetObject` (with one `Range`) and `HeadObject`, in S3's
 //! shapes (Amazon S3 API Reference, each operation's page). A request comes here when it is
@@ -49,6 +50,17 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("InvalidArgument", message)
 }
 
+/// The bucket a virtual-host-style request names in its host: `<bucket>.localhost`, the
+/// loopback names ("localhost" and the names under it resolve to loopback, RFC 6761 6.3) in
+/// the place of S3's `<bucket>.s3.<region>.amazonaws.com` ("Virtual hosting of buckets",
+/// Amazon S3 User Guide). Path style otherwise.
+pub(crate) fn virtual_host_bucket(headers: &HeaderMap) -> Option<&str> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    name.strip_suffix(".localhost")
+        .filter(|bucket| !bucket.is_empty())
+}
+
 /// Answers a request already authenticated.
 pub(crate) async fn handle(
     owner: Option<Arc<dyn OwnerApi>>,
@@ -61,9 +73,12 @@ pub(crate) async fn handle(
     let path = percent_decode_str(uri.path())
         .decode_utf8_lossy()
         .into_owned();
-    let (bucket, key) = match path.trim_start_matches('/').split_once('/') {
-        None => (path.trim_start_matches('/').to_owned(), String::new()),
-        Some((bucket, key)) => (bucket.to_owned(), key.to_owned()),
+    let (bucket, key) = match virtual_host_bucket(headers) {
+        Some(bucket) => (bucket.to_owned(), path.trim_start_matches('/').to_owned()),
+        None => match path.trim_start_matches('/').split_once('/') {
+            None => (path.trim_start_matches('/').to_owned(), String::new()),
+            Some((bucket, key)) => (bucket.to_owned(), key.to_owned()),
+        },
     };
     let query: Vec<(String, String)> = uri.query().map(url_pairs).unwrap_or_default();
     if caller.principal == Principal::Device {
