@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &cli.local.state_dir(&definition),
                 definition.stack_name.as_str(),
                 names.table(),
+                definition.sensor_metrics,
             )?;
             let runtime = tokio::runtime::Runtime::new().context("failed to start tokio")?;
             let passed = runtime.block_on(crate::verify::run(&config, &owner, args))?;
@@ -196,6 +197,7 @@ async fn on_aws(
                 cloudwatch: session.clients.cloudwatch.clone(),
                 table: names.table(),
                 bucket: names.archive_bucket(&session.account),
+                sensor_metrics: definition.sensor_metrics,
             };
             if crate::verify::run(&config, &owner, args).await? {
                 ExitCode::SUCCESS

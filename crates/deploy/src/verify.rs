@@ -25,7 +25,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use iot_stack::METRICS_NAMESPACE;
 use telemetry::archive::ArchiveBody;
-use telemetry::metrics::{SENSOR_DATA, SENSOR_ID_DIMENSION};
+use telemetry::metrics::{SENSOR_DATA, SENSOR_ID_DIMENSION, SensorMetrics};
 use telemetry::query::QueryResponse;
 use telemetry::timestamp::Timestamp;
 
@@ -96,7 +96,8 @@ pub trait OwnerView {
     ) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
     /// The archive object `key`.
     fn archive_object(&self, key: &str) -> impl Future<Output = anyhow::Result<Vec<u8>>> + Send;
-    /// The per-sensor metric's sample count for the probe's sensor since `from_ms`.
+    /// `SensorData`'s sample count since `from_ms`: the probe's sensor's, or with stack-wide
+    /// metrics the stack's (the probe's readings among every sensor's).
     fn counted(
         &self,
         probe: &Probe,
@@ -508,6 +509,19 @@ pub struct AwsOwner {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub table: String,
     pub bucket: String,
+    /// How the stack's writer publishes `SensorData`.
+    pub sensor_metrics: SensorMetrics,
+}
+
+/// The dimensions of the probe's `SensorData`: its sensor's, or none with stack-wide metrics.
+fn sensor_data_dimensions(
+    sensor_metrics: SensorMetrics,
+    probe: &Probe,
+) -> Vec<(&'static str, &str)> {
+    match sensor_metrics {
+        SensorMetrics::PerSensor => vec![(SENSOR_ID_DIMENSION, probe.sensor_id.as_str())],
+        SensorMetrics::StackWide => Vec::new(),
+    }
 }
 
 impl OwnerView for AwsOwner {
@@ -587,12 +601,17 @@ impl OwnerView for AwsOwner {
             .get_metric_statistics()
             .namespace(METRICS_NAMESPACE)
             .metric_name(SENSOR_DATA)
-            .dimensions(
-                aws_sdk_cloudwatch::types::Dimension::builder()
-                    .name(SENSOR_ID_DIMENSION)
-                    .value(&probe.sensor_id)
-                    .build(),
-            )
+            .set_dimensions(Some(
+                sensor_data_dimensions(self.sensor_metrics, probe)
+                    .into_iter()
+                    .map(|(name, value)| {
+                        aws_sdk_cloudwatch::types::Dimension::builder()
+                            .name(name)
+                            .value(value)
+                            .build()
+                    })
+                    .collect(),
+            ))
             .start_time(from.into())
             .end_time((now + Duration::from_secs(60)).into())
             .period(60)
@@ -616,12 +635,19 @@ pub struct LocalOwner {
     pub metrics: local_target::storage::metrics::SqliteMetrics,
     pub archive: PathBuf,
     pub table_name: String,
+    /// How the target's writer publishes `SensorData`.
+    pub sensor_metrics: SensorMetrics,
 }
 
 impl LocalOwner {
     /// The view of stack `stack`'s state folder `state_dir`, which a running target must have
     /// made.
-    pub fn open(state_dir: &Path, stack: &str, table_name: String) -> anyhow::Result<Self> {
+    pub fn open(
+        state_dir: &Path,
+        stack: &str,
+        table_name: String,
+        sensor_metrics: SensorMetrics,
+    ) -> anyhow::Result<Self> {
         let state = local_target::state::StateDir::existing(state_dir);
         if !state.table().is_file() {
             return Err(crate::status::NoLocalTarget::NeverRan {
@@ -638,6 +664,7 @@ impl LocalOwner {
             )?,
             archive: state.archive(),
             table_name,
+            sensor_metrics,
         })
     }
 }
@@ -702,7 +729,7 @@ impl OwnerView for LocalOwner {
         let metric = local_target::storage::metrics::MetricId::new(
             METRICS_NAMESPACE,
             SENSOR_DATA,
-            [(SENSOR_ID_DIMENSION, probe.sensor_id.as_str())],
+            sensor_data_dimensions(self.sensor_metrics, probe),
         );
         let to_ms = local_target::storage::stream::now_ms() + 60_000;
         let stats = tokio::task::spawn_blocking(move || {

@@ -955,6 +955,37 @@ fn verify_follows_its_readings_through_every_step_locally() {
     assert!(!stdout.contains(config(&page).key.secret_access_key()));
 }
 
+/// `--sensor-metrics stack`, given to the start and to verify: verify still passes its metric
+/// step, and the writer's `SensorData` has no sensor dimension, only the stack's series.
+#[test]
+fn stack_wide_sensor_metrics_hold_one_series_and_verify_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, page) = (dir.path().join("state"), dir.path().join("page"));
+    std::fs::create_dir(&page).unwrap();
+    let mut args = local_args("wide", &state, &page);
+    args.extend(["--sensor-metrics", "stack"].map(str::to_owned));
+    let _process = start_local(&args);
+    args.extend(["verify", "--readings", "3", "--wait", "60"].map(str::to_owned));
+    let ended = run_bounded(&mut deploy_in_repository(&args), Duration::from_secs(120));
+    assert!(ended.status.success(), "{}{}", ended.stdout, ended.stderr);
+    assert!(
+        ended
+            .stdout
+            .contains("counted in metric Sensors/SensorData"),
+        "{}",
+        ended.stdout
+    );
+    let metrics = rusqlite::Connection::open(state.join("metrics.db")).unwrap();
+    let dimensions: Vec<String> = metrics
+        .prepare("SELECT DISTINCT dimensions FROM points WHERE name = 'SensorData'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(dimensions, ["[]"], "one series, no sensor dimension");
+}
+
 /// The variables of the `export` line the start prints for the AWS CLI.
 fn profile_variables(process: &LocalProcess) -> Vec<(String, String)> {
     let until = Instant::now() + Duration::from_secs(10);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use telemetry::events::{KinesisEvent, KinesisEventResponse};
 use telemetry::handlers::{archive_batch, write_batch};
+use telemetry::metrics::SensorMetrics;
 use telemetry::ports::{Archive, Metrics, ReadingStore};
 use telemetry::timestamp::Timestamp;
 
@@ -40,6 +41,8 @@ impl<A: Archive + 'static> BatchHandler for ArchiverFunction<A> {
 pub struct WriterFunction<S, M> {
     pub store: S,
     pub metrics: M,
+    /// Per sensor or stack-wide, as the stack's writer is set.
+    pub sensor_metrics: SensorMetrics,
     pub counts: Arc<WriterCounts>,
 }
 
@@ -47,8 +50,15 @@ impl<S: ReadingStore + 'static, M: Metrics + 'static> BatchHandler for WriterFun
     async fn handle(&self, event: KinesisEvent) -> KinesisEventResponse {
         let now = Timestamp::from_datetime(chrono::Utc::now()).unwrap_or_else(|_| Timestamp::min());
         let deadline = Instant::now() + WRITER_WORK_TIME;
-        let (response, report) =
-            write_batch(&self.store, &self.metrics, &event, now, deadline).await;
+        let (response, report) = write_batch(
+            &self.store,
+            &self.metrics,
+            self.sensor_metrics,
+            &event,
+            now,
+            deadline,
+        )
+        .await;
         self.counts
             .accepted
             .fetch_add(report.accepted as u64, Ordering::Relaxed);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use telemetry::metrics::SensorMetrics;
 
 use telemetry::handlers::answer_query;
 use tokio::sync::watch;
@@ -52,6 +53,8 @@ pub struct LocalSettings {
     pub writer: ConsumerSettings,
     /// The namespace of the writer's metrics (the stack's).
     pub metrics_namespace: String,
+    /// Whether the writer publishes `SensorData` per sensor or stack-wide.
+    pub sensor_metrics: SensorMetrics,
     /// The stack's alarms, evaluated over the local metrics.
     pub alarms: Vec<LocalAlarm>,
     pub state_dir: PathBuf,
@@ -440,6 +443,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
     let writer = Arc::new(WriterFunction {
         store: table.clone(),
         metrics: metrics.clone(),
+        sensor_metrics: settings.sensor_metrics,
         counts: stats.writer.clone(),
     });
     let shared = PollerShared {

@@ -124,6 +124,7 @@ fn writer<S: ReadingStore + 'static>(rig: &Rig, store: S) -> Arc<impl BatchHandl
     Arc::new(WriterFunction {
         store,
         metrics: rig.metrics.clone(),
+        sensor_metrics: telemetry::metrics::SensorMetrics::PerSensor,
         counts: Arc::new(WriterCounts::default()),
     })
 }

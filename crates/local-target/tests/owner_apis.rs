@@ -62,6 +62,7 @@ async fn start(dir: &Path) -> RunningTarget {
         archiver: consumer(ARCHIVER),
         writer: consumer("own-IoTDDBEventProcessor"),
         metrics_namespace: "Sensors".to_owned(),
+        sensor_metrics: telemetry::metrics::SensorMetrics::PerSensor,
         alarms: Vec::new(),
         state_dir: dir.join("state"),
         listen: "127.0.0.1:0".parse().unwrap(),

@@ -59,6 +59,7 @@ async fn start_with(dir: &Path, shards: u32, shard_limits: ShardLimits) -> Runni
         archiver: consumer("pipe-IoTS3EventProcessor", 1000),
         writer: consumer("pipe-IoTDDBEventProcessor", 500),
         metrics_namespace: "Sensors".to_owned(),
+        sensor_metrics: telemetry::metrics::SensorMetrics::PerSensor,
         alarms: Vec::new(),
         state_dir: dir.join("state"),
         listen: "127.0.0.1:0".parse().unwrap(),

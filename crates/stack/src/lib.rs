@@ -40,6 +40,7 @@ pub mod synth;
 pub mod table;
 
 use std::collections::BTreeMap;
+use telemetry::metrics::SensorMetrics;
 
 use cfn_model::resources::lambda::Architecture;
 use cfn_model::{Expr, Output, PseudoParameter, Statement, Template, TemplateBuilder};
@@ -70,6 +71,8 @@ pub struct StackDefinition {
     pub tracing: bool,
     /// An address the alarms' topic sends its notifications to (AWS asks it to confirm).
     pub alarm_email: Option<String>,
+    /// `SensorData` per sensor (one custom metric each, as in 2015) or one for the stack.
+    pub sensor_metrics: SensorMetrics,
 }
 
 /// The stream's capacity mode.
@@ -102,7 +105,7 @@ impl StreamCapacity {
 
 impl StackDefinition {
     /// The defaults: one provisioned shard, x86_64, one batch per shard at a time, no tracing,
-    /// no alarm address.
+    /// no alarm address, per-sensor metrics.
     pub fn new(stack_name: StackName) -> Self {
         Self {
             stack_name,
@@ -111,6 +114,7 @@ impl StackDefinition {
             parallelization_factor: mapping::ParallelizationFactor::ONE,
             tracing: false,
             alarm_email: None,
+            sensor_metrics: SensorMetrics::PerSensor,
         }
     }
 }
@@ -186,10 +190,21 @@ pub fn template(definition: &StackDefinition) -> Result<Template, cfn_model::Err
             // 20 BatchWriteItem calls for a 500-record batch plus metric calls, each retried
             // with backoff on throttling: a minute leaves room for bad moments.
             timeout_seconds: 60,
-            environment: BTreeMap::from([
-                ("TABLE_NAME", table.table.name()),
-                ("METRICS_NAMESPACE", Expr::from(METRICS_NAMESPACE)),
-            ]),
+            environment: BTreeMap::from_iter(
+                [
+                    Some(("TABLE_NAME", table.table.name())),
+                    Some(("METRICS_NAMESPACE", Expr::from(METRICS_NAMESPACE))),
+                    // The writer's default is per sensor; only the other way is written.
+                    (definition.sensor_metrics != SensorMetrics::PerSensor).then(|| {
+                        (
+                            SensorMetrics::VARIABLE,
+                            Expr::from(definition.sensor_metrics.as_str()),
+                        )
+                    }),
+                ]
+                .into_iter()
+                .flatten(),
+            ),
             rights: vec![
                 stream.consume(),
                 writer_failures.send(),

@@ -66,6 +66,7 @@ pub fn settings(definition: &StackDefinition, placement: Placement) -> LocalSett
         archiver: consumer(FunctionKind::Archiver, &mapping::ARCHIVER),
         writer: consumer(FunctionKind::Writer, &mapping::WRITER),
         metrics_namespace: crate::METRICS_NAMESPACE.to_owned(),
+        sensor_metrics: definition.sensor_metrics,
         alarms: alarms(&names),
         state_dir: placement.state_dir,
         listen: placement.listen,

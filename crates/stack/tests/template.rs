@@ -22,12 +22,14 @@ fn demo_template() -> Value {
     serde_json::from_str(&render_demo()).unwrap()
 }
 
-/// The stack with every option its flags turn on: on-demand stream, tracing, alarm address.
+/// The stack with every option its flags turn on: on-demand stream, tracing, alarm address,
+/// stack-wide metrics.
 fn every_option() -> StackDefinition {
     StackDefinition {
         capacity: iot_stack::StreamCapacity::OnDemand,
         tracing: true,
         alarm_email: Some("ops@example.com".to_owned()),
+        sensor_metrics: telemetry::metrics::SensorMetrics::StackWide,
         ..StackDefinition::new("demo".parse().unwrap())
     }
 }
@@ -709,6 +711,27 @@ fn shard_count_and_architecture_come_from_the_definition() {
         template["Resources"]["IoTAPI"]["Properties"]["Architectures"],
         json!(["arm64"])
     );
+}
+
+/// The writer's metrics setting is its environment: per sensor by default (nothing written,
+/// the writer's own default), `SENSOR_METRICS=stack` when asked for.
+#[test]
+fn the_sensor_metrics_setting_is_the_writers_environment() {
+    let environment = |definition: &StackDefinition| -> Value {
+        let template: Value =
+            serde_json::from_str(&iot_stack::synth::render(definition).unwrap()).unwrap();
+        template["Resources"]["IoTDDBEventProcessor"]["Properties"]["Environment"]["Variables"]
+            .clone()
+    };
+    let default = environment(&StackDefinition::new("demo".parse().unwrap()));
+    assert_eq!(default["METRICS_NAMESPACE"], "Sensors");
+    assert!(default.get("SENSOR_METRICS").is_none(), "{default}");
+    let stack_wide = environment(&StackDefinition {
+        sensor_metrics: telemetry::metrics::SensorMetrics::StackWide,
+        ..StackDefinition::new("demo".parse().unwrap())
+    });
+    assert_eq!(stack_wide["SENSOR_METRICS"], "stack");
+    assert_eq!(stack_wide["METRICS_NAMESPACE"], "Sensors");
 }
 
 /// The repository: this crate is `crates/stack` in it.

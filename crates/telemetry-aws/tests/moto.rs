@@ -9,6 +9,7 @@ use telemetry::Timestamp;
 use telemetry::archive::{ArchiveBody, archive_object};
 use telemetry::events::{KinesisEvent, RecordSource};
 use telemetry::handlers::{answer_query, archive_batch, write_batch};
+use telemetry::metrics::SensorMetrics;
 use telemetry_aws::{CloudWatchMetrics, DynamoDbStore, S3Archive};
 
 fn fixture_event() -> KinesisEvent {
@@ -86,7 +87,15 @@ async fn the_writer_stores_readings_that_the_query_api_pages_back() {
     let deadline = Instant::now() + Duration::from_secs(20);
     for batch in [&records[..30], &records[20..]] {
         let event = RecordSource::event(batch.to_vec());
-        let (response, report) = write_batch(&store, &metrics, &event, now, deadline).await;
+        let (response, report) = write_batch(
+            &store,
+            &metrics,
+            SensorMetrics::PerSensor,
+            &event,
+            now,
+            deadline,
+        )
+        .await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
         assert_eq!(report.rejected_total(), 0);
     }

@@ -18,6 +18,7 @@ use telemetry::Timestamp;
 use telemetry::backoff::Backoff;
 use telemetry::events::{KinesisEvent, RecordSource};
 use telemetry::handlers::write_batch;
+use telemetry::metrics::SensorMetrics;
 use telemetry_aws::{CloudWatchMetrics, DynamoDbStore};
 
 const TABLE: &str = "demo-SensorData";
@@ -109,6 +110,7 @@ async fn unprocessed_items_are_retried_until_every_reading_is_written() {
     let (response, report) = write_batch(
         &store,
         &metrics,
+        SensorMetrics::PerSensor,
         &event(100, |i| format!("s{}", i % 3)),
         now(),
         deadline,
@@ -157,6 +159,7 @@ async fn throttling_errors_are_retried_until_every_reading_is_written() {
     let (response, report) = write_batch(
         &store,
         &metrics,
+        SensorMetrics::PerSensor,
         &event(30, |i| format!("s{i}")),
         now(),
         deadline,
@@ -201,7 +204,15 @@ async fn what_stays_throttled_past_the_deadline_is_reported_from_the_lowest_sequ
             format!("s{i}")
         }
     });
-    let (response, report) = write_batch(&store, &metrics, &batch, now(), deadline).await;
+    let (response, report) = write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &batch,
+        now(),
+        deadline,
+    )
+    .await;
 
     let expected = sequence_number(25);
     let failures: Vec<_> = response
@@ -244,6 +255,7 @@ async fn metrics_take_one_call_per_thousand_datums() {
     let (response, _) = write_batch(
         &store,
         &metrics,
+        SensorMetrics::PerSensor,
         &event(2500, |i| format!("s{i}")),
         now(),
         deadline,

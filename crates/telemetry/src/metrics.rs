@@ -5,6 +5,11 @@
 //! lost, and a batch of 500 readings from one sensor becomes a handful of datums instead of 500
 //! (the 2015 writer sent one datum per reading). Two counters per batch say how many readings
 //! were accepted and rejected.
+//!
+//! Each distinct dimension set is a custom metric, billed by the month (about $0.30 each at
+//! us-east-1 list prices), so per-sensor metrics cost as much as the rest of the stack at a
+//! few thousand sensors. [`SensorMetrics::StackWide`] publishes one `SensorData` for all
+//! sensors instead.
 
 use crate::reading::Reading;
 use crate::timestamp::Timestamp;
@@ -26,6 +31,41 @@ pub const MAX_DATUMS_PER_CALL: usize = 1000;
 const MAX_AGE_MS: i64 = 14 * 24 * 3600 * 1000;
 /// ...or more than two hours ahead.
 const MAX_AHEAD_MS: i64 = 2 * 3600 * 1000;
+
+/// How the readings' values are published.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SensorMetrics {
+    /// `SensorData` with a `SensorId` dimension: one custom metric per sensor, as in 2015.
+    #[default]
+    PerSensor,
+    /// One `SensorData` without dimensions, of every sensor's readings: one custom metric.
+    StackWide,
+}
+
+impl SensorMetrics {
+    /// The writer's environment variable that names it.
+    pub const VARIABLE: &'static str = "SENSOR_METRICS";
+
+    /// Its value in [`SensorMetrics::VARIABLE`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PerSensor => "per-sensor",
+            Self::StackWide => "stack",
+        }
+    }
+
+    /// The setting [`SensorMetrics::as_str`] names.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "per-sensor" => Ok(Self::PerSensor),
+            "stack" => Ok(Self::StackWide),
+            other => Err(format!(
+                "{} is `{other}`; it takes per-sensor or stack",
+                Self::VARIABLE
+            )),
+        }
+    }
+}
 
 /// Count, sum, minimum and maximum of a set of values.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -88,16 +128,18 @@ pub struct PlannedDatum {
     pub first_position: usize,
 }
 
-/// The datums for a batch: per-sensor statistics, then the two counters.
+/// The datums for a batch: the values' statistics per minute (and per sensor, with
+/// [`SensorMetrics::PerSensor`]), then the two counters.
 ///
 /// `readings` are `(position, reading)` pairs in position order. Readings whose time CloudWatch
-/// would refuse (see the constants) are left out of the per-sensor metric; they are still stored.
+/// would refuse (see the constants) are left out of `SensorData`; they are still stored.
 pub fn plan_datums<'a>(
     readings: impl IntoIterator<Item = (usize, &'a Reading)>,
     rejected: usize,
     now: Timestamp,
+    sensor_metrics: SensorMetrics,
 ) -> Vec<PlannedDatum> {
-    let mut groups: BTreeMap<(&str, Timestamp), (Statistics, usize)> = BTreeMap::new();
+    let mut groups: BTreeMap<(Option<&str>, Timestamp), (Statistics, usize)> = BTreeMap::new();
     let mut accepted = 0usize;
     let mut first_position = usize::MAX;
     for (position, reading) in readings {
@@ -107,8 +149,12 @@ pub fn plan_datums<'a>(
         if age > MAX_AGE_MS || -age > MAX_AHEAD_MS {
             continue;
         }
+        let sensor = match sensor_metrics {
+            SensorMetrics::PerSensor => Some(reading.sensor_id.as_str()),
+            SensorMetrics::StackWide => None,
+        };
         groups
-            .entry((&reading.sensor_id, reading.timestamp.minute_start()))
+            .entry((sensor, reading.timestamp.minute_start()))
             .and_modify(|(stats, _)| stats.add(reading.value))
             .or_insert((Statistics::of(reading.value), position));
     }
@@ -119,7 +165,7 @@ pub fn plan_datums<'a>(
             |((sensor_id, minute), (statistics, first_position))| PlannedDatum {
                 datum: MetricDatum {
                     name: SENSOR_DATA,
-                    sensor_id: Some(sensor_id.to_owned()),
+                    sensor_id: sensor_id.map(str::to_owned),
                     timestamp: minute,
                     statistics,
                     unit: Unit::None,
@@ -170,7 +216,12 @@ mod tests {
             reading("b", "2026-01-01T00:01:30Z", -2.0),
             reading("old", "2025-01-01T00:00:00Z", 9.0),
         ];
-        let planned = plan_datums(readings.iter().enumerate(), 4, now);
+        let planned = plan_datums(
+            readings.iter().enumerate(),
+            4,
+            now,
+            SensorMetrics::PerSensor,
+        );
         let sensor: Vec<_> = planned
             .iter()
             .filter(|p| p.datum.name == SENSOR_DATA)
@@ -198,5 +249,60 @@ mod tests {
             .collect();
         assert_eq!(counters[0].datum.statistics.sum, 5.0);
         assert_eq!(counters[1].datum.statistics.sum, 4.0);
+    }
+
+    #[test]
+    fn stack_wide_metrics_are_one_series_of_every_sensor() {
+        let now = Timestamp::parse("2026-01-01T00:10:00Z").unwrap_or_else(|e| panic!("{e}"));
+        let readings = [
+            reading("a", "2026-01-01T00:01:01Z", 1.0),
+            reading("b", "2026-01-01T00:01:30Z", -2.0),
+            reading("c", "2026-01-01T00:02:00Z", 5.0),
+        ];
+        let planned = plan_datums(
+            readings.iter().enumerate(),
+            0,
+            now,
+            SensorMetrics::StackWide,
+        );
+        let values: Vec<_> = planned
+            .iter()
+            .filter(|p| p.datum.name == SENSOR_DATA)
+            .map(|p| {
+                (
+                    p.datum.sensor_id.clone(),
+                    p.datum.statistics,
+                    p.first_position,
+                )
+            })
+            .collect();
+        let set = |count: f64, sum: f64, min: f64, max: f64| Statistics {
+            count,
+            sum,
+            min,
+            max,
+        };
+        assert_eq!(
+            values,
+            [
+                (None, set(2.0, -1.0, -2.0, 1.0), 0),
+                (None, set(1.0, 5.0, 5.0, 5.0), 2)
+            ]
+        );
+        assert_eq!(planned.len(), 4, "and the two counters");
+        for (text, setting) in [
+            ("per-sensor", SensorMetrics::PerSensor),
+            ("stack", SensorMetrics::StackWide),
+        ] {
+            assert_eq!(SensorMetrics::parse(text), Ok(setting));
+            assert_eq!(setting.as_str(), text);
+        }
+        let Err(refused) = SensorMetrics::parse("none") else {
+            panic!("`none` was taken");
+        };
+        assert!(
+            refused.contains("SENSOR_METRICS is `none`") && refused.contains("per-sensor or stack"),
+            "{refused}"
+        );
     }
 }

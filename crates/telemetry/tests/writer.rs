@@ -6,6 +6,7 @@ mod support;
 
 use support::*;
 use telemetry::handlers::write_batch;
+use telemetry::metrics::SensorMetrics;
 use telemetry::metrics::{READINGS_ACCEPTED, READINGS_REJECTED, SENSOR_DATA};
 
 fn reading_payload(i: usize) -> Vec<u8> {
@@ -38,7 +39,15 @@ async fn a_mixed_batch_stores_each_valid_reading_once_and_counts_every_rejection
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     let event = event_of(&mixed_batch());
 
-    let (response, report) = write_batch(&store, &metrics, &event, now(), far_deadline()).await;
+    let (response, report) = write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &event,
+        now(),
+        far_deadline(),
+    )
+    .await;
 
     assert_eq!(
         store.items.lock().unwrap().len(),
@@ -73,13 +82,67 @@ async fn a_mixed_batch_stores_each_valid_reading_once_and_counts_every_rejection
     assert_eq!(counter(READINGS_REJECTED), 10.0);
 }
 
+/// The same batch with stack-wide metrics: every reading is stored as before, and its values
+/// are in `SensorData` series without a sensor dimension (one custom metric, not seven).
+#[tokio::test]
+async fn stack_wide_metrics_publish_sensor_data_without_sensors() {
+    let (per_sensor, stack_wide) = (MemoryMetrics::default(), MemoryMetrics::default());
+    for (metrics, setting) in [
+        (&per_sensor, SensorMetrics::PerSensor),
+        (&stack_wide, SensorMetrics::StackWide),
+    ] {
+        let store = MemoryStore::default();
+        let event = event_of(&mixed_batch());
+        let (_, report) =
+            write_batch(&store, metrics, setting, &event, now(), far_deadline()).await;
+        assert_eq!(
+            (report.accepted, store.items.lock().unwrap().len()),
+            (490, 490)
+        );
+    }
+    let sensor_data = |metrics: &MemoryMetrics| -> Vec<(Option<String>, f64)> {
+        metrics.calls.lock().unwrap()[0]
+            .iter()
+            .filter(|d| d.name == SENSOR_DATA)
+            .map(|d| (d.sensor_id.clone(), d.statistics.count))
+            .collect()
+    };
+    let (per_sensor, stack_wide) = (sensor_data(&per_sensor), sensor_data(&stack_wide));
+    let sensors: std::collections::BTreeSet<_> =
+        per_sensor.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(sensors.len(), 7, "sensor-0 to sensor-6");
+    assert!(
+        stack_wide.iter().all(|(id, _)| id.is_none()),
+        "{stack_wide:?}"
+    );
+    let total = |datums: &[(Option<String>, f64)]| datums.iter().map(|(_, n)| n).sum::<f64>();
+    assert_eq!((total(&per_sensor), total(&stack_wide)), (490.0, 490.0));
+    assert!(stack_wide.len() < per_sensor.len());
+}
+
 #[tokio::test]
 async fn redelivering_a_batch_changes_nothing_in_the_table() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     let event = event_of(&mixed_batch());
-    write_batch(&store, &metrics, &event, now(), far_deadline()).await;
+    write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &event,
+        now(),
+        far_deadline(),
+    )
+    .await;
     let first = store.items.lock().unwrap().clone();
-    write_batch(&store, &metrics, &event, now(), far_deadline()).await;
+    write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &event,
+        now(),
+        far_deadline(),
+    )
+    .await;
     assert_eq!(*store.items.lock().unwrap(), first);
 }
 
@@ -90,7 +153,15 @@ async fn a_store_failure_is_retried_from_the_lowest_unwritten_record() {
     let payloads: Vec<Vec<u8>> = (0..20).map(reading_payload).collect();
     let event = event_of(&payloads);
 
-    let (response, report) = write_batch(&store, &metrics, &event, now(), far_deadline()).await;
+    let (response, report) = write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &event,
+        now(),
+        far_deadline(),
+    )
+    .await;
 
     // sensor-3 is reading 3: records 0..3 are done, the rest must come again.
     let expected = sequence_number(3);
@@ -120,6 +191,7 @@ async fn a_metrics_failure_is_retried_and_never_silently_dropped() {
     let (response, report) = write_batch(
         &store,
         &metrics,
+        SensorMetrics::PerSensor,
         &event_of(&payloads),
         now(),
         far_deadline(),
@@ -140,8 +212,15 @@ async fn a_metrics_failure_is_retried_and_never_silently_dropped() {
 #[tokio::test]
 async fn an_empty_batch_does_nothing() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
-    let (response, report) =
-        write_batch(&store, &metrics, &event_of(&[]), now(), far_deadline()).await;
+    let (response, report) = write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &event_of(&[]),
+        now(),
+        far_deadline(),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(report.records, 0);
 }
@@ -151,7 +230,15 @@ async fn the_2015_test_page_fixture_event_is_written() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     let event: telemetry::events::KinesisEvent =
         serde_json::from_slice(&fixture("kinesis-event-2015-testpage.json")).unwrap();
-    let (response, report) = write_batch(&store, &metrics, &event, now(), far_deadline()).await;
+    let (response, report) = write_batch(
+        &store,
+        &metrics,
+        SensorMetrics::PerSensor,
+        &event,
+        now(),
+        far_deadline(),
+    )
+    .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(report.accepted, 2);
     assert_eq!(report.rejected.get("not_json"), Some(&1));

@@ -1,6 +1,6 @@
 use super::retry_from;
 use crate::events::{KinesisEvent, KinesisEventRecord, KinesisEventResponse};
-use crate::metrics::{MAX_DATUMS_PER_CALL, MetricDatum, plan_datums};
+use crate::metrics::{MAX_DATUMS_PER_CALL, MetricDatum, SensorMetrics, plan_datums};
 use crate::payload;
 use crate::ports::{Metrics, ReadingStore};
 use crate::reading::{Reading, Rejection};
@@ -37,6 +37,7 @@ impl WriteReport {
 pub async fn write_batch<S: ReadingStore, M: Metrics>(
     store: &S,
     metrics: &M,
+    sensor_metrics: SensorMetrics,
     event: &KinesisEvent,
     now: Timestamp,
     deadline: Instant,
@@ -75,7 +76,7 @@ pub async fn write_batch<S: ReadingStore, M: Metrics>(
         .filter(|(position, _)| done(**position))
         .map(|(position, reading)| (*position, reading));
     let rejected = rejections.iter().take(cut).flatten().count();
-    let planned = plan_datums(stored, rejected, now);
+    let planned = plan_datums(stored, rejected, now, sensor_metrics);
     for (index, chunk) in planned.chunks(MAX_DATUMS_PER_CALL).enumerate() {
         let datums: Vec<MetricDatum> = chunk.iter().map(|p| p.datum.clone()).collect();
         if let Err(err) = metrics.publish(&datums).await {
