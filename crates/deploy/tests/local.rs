@@ -1098,6 +1098,22 @@ fn put_until_stored(page: &Path, state: &Path, stream: &str, readings: &[(String
     }
 }
 
+/// A local target of `stack` and the operator's profile variables. 2,500 readings at once
+/// are more than a shard takes in a second, which is not what these tests are about, so
+/// without shard limits.
+fn start_for_2500_readings(
+    stack: &str,
+    state: &Path,
+    page: &Path,
+) -> (LocalProcess, Vec<(String, String)>) {
+    std::fs::create_dir(page).unwrap();
+    let mut args = local_args(stack, state, page);
+    args.extend(["--shard-limits", "off"].map(str::to_owned));
+    let process = start_local(&args);
+    let operator = profile_variables(&process);
+    (process, operator)
+}
+
 /// boto3's own paginators (`list_objects_v2`, `query`, `scan`), in pages of 100 through the
 /// printed profile, walk 2,500 archive objects and 2,500 items of one sensor, and see each
 /// exactly once. boto3 is the one moto's venv holds, installed by the test command.
@@ -1105,13 +1121,7 @@ fn put_until_stored(page: &Path, state: &Path, stream: &str, readings: &[(String
 fn boto3_paginators_see_every_object_and_item_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let (state, page) = (dir.path().join("state"), dir.path().join("page"));
-    std::fs::create_dir(&page).unwrap();
-    // 2,500 readings at once: more than a shard takes in a second, which is not what this
-    // tests.
-    let mut args = local_args("pages", &state, &page);
-    args.extend(["--shard-limits", "off"].map(str::to_owned));
-    let process = start_local(&args);
-    let operator = profile_variables(&process);
+    let (_process, operator) = start_for_2500_readings("pages", &state, &page);
     let count = 2_500;
     // The archive's objects are its files: three days of them, beside what the archiver
     // writes of the readings below.
@@ -1206,13 +1216,7 @@ fn boto3_paginators_see_every_object_and_item_exactly_once() {
 fn the_aws_cli_explores_the_table_and_the_archive_with_the_operator_key() {
     let dir = tempfile::tempdir().unwrap();
     let (state, page) = (dir.path().join("state"), dir.path().join("page"));
-    std::fs::create_dir(&page).unwrap();
-    // 2,500 readings at once: more than a shard takes in a second, which is not what this
-    // tests.
-    let mut args = local_args("table", &state, &page);
-    args.extend(["--shard-limits", "off"].map(str::to_owned));
-    let process = start_local(&args);
-    let operator = profile_variables(&process);
+    let (process, operator) = start_for_2500_readings("table", &state, &page);
     let device = device_variables(&page);
 
     let sensors = 5;

@@ -30,7 +30,9 @@ use crate::signals::Signals;
 use crate::state::StateDir;
 use crate::storage::archive::FolderArchive;
 use crate::storage::metrics::SqliteMetrics;
-use crate::storage::stream::{DurableStream, StreamShape, now_ms, shard_for, shard_id};
+use crate::storage::stream::{
+    DurableStream, StreamReader, StreamShape, now_ms, shard_for, shard_id,
+};
 use crate::storage::table::SqliteTable;
 use crate::storage::{StorageError, WalCheckpointer};
 
@@ -292,6 +294,8 @@ struct Owner {
     created: f64,
     metrics: SqliteMetrics,
     stream: DurableStream,
+    /// The queues' depths are read beside the stream's writer, as the monitor reads them.
+    queue_reader: std::sync::Mutex<StreamReader>,
     failure_queues: Vec<String>,
 }
 
@@ -327,7 +331,10 @@ impl OwnerApi for Owner {
     }
 
     fn failure_queue_depth(&self, queue: &str) -> Result<QueueDepth, StorageError> {
-        self.stream.failure_queue_depth(queue)
+        self.queue_reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .failure_queue_depth(queue)
     }
 
     fn table_name(&self) -> &str {
@@ -398,6 +405,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
     let metrics = SqliteMetrics::open(&state.metrics(), &settings.metrics_namespace)?;
     let archive = FolderArchive::open(&state.archive())?;
     let checkpointer = WalCheckpointer::open(&[state.stream(), state.table(), state.metrics()])?;
+    let queue_reader = stream.reader()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| StartError::Listen {
@@ -548,6 +556,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
             created: stream.created_ms() as f64 / 1000.0,
             metrics: metrics.clone(),
             stream: stream.clone(),
+            queue_reader: std::sync::Mutex::new(queue_reader),
             failure_queues: [&settings.archiver, &settings.writer]
                 .map(|consumer| consumer.failure_queue_name.clone())
                 .to_vec(),
@@ -586,7 +595,7 @@ pub async fn start(settings: LocalSettings) -> Result<RunningTarget, StartError>
 struct Monitor {
     signals: Arc<Signals>,
     metrics: SqliteMetrics,
-    reader: crate::storage::stream::StreamReader,
+    reader: StreamReader,
     /// Each consumer's failure queue.
     failure_queues: [String; 2],
     alarms: Vec<LocalAlarm>,

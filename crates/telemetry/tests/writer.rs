@@ -9,6 +9,26 @@ use telemetry::handlers::write_batch;
 use telemetry::metrics::SensorMetrics;
 use telemetry::metrics::{READINGS_ACCEPTED, READINGS_REJECTED, SENSOR_DATA};
 
+/// The writer core with per-sensor metrics (the stack's default), now, and time to spare.
+async fn write(
+    store: &MemoryStore,
+    metrics: &MemoryMetrics,
+    event: &telemetry::events::KinesisEvent,
+) -> (
+    telemetry::events::KinesisEventResponse,
+    telemetry::handlers::WriteReport,
+) {
+    write_batch(
+        store,
+        metrics,
+        SensorMetrics::PerSensor,
+        event,
+        now(),
+        far_deadline(),
+    )
+    .await
+}
+
 fn reading_payload(i: usize) -> Vec<u8> {
     let ts = arrival() - chrono::Duration::seconds(i as i64);
     serde_json::to_vec(&serde_json::json!({
@@ -39,15 +59,7 @@ async fn a_mixed_batch_stores_each_valid_reading_once_and_counts_every_rejection
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     let event = event_of(&mixed_batch());
 
-    let (response, report) = write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event,
-        now(),
-        far_deadline(),
-    )
-    .await;
+    let (response, report) = write(&store, &metrics, &event).await;
 
     assert_eq!(
         store.items.lock().unwrap().len(),
@@ -124,25 +136,9 @@ async fn stack_wide_metrics_publish_sensor_data_without_sensors() {
 async fn redelivering_a_batch_changes_nothing_in_the_table() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     let event = event_of(&mixed_batch());
-    write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event,
-        now(),
-        far_deadline(),
-    )
-    .await;
+    write(&store, &metrics, &event).await;
     let first = store.items.lock().unwrap().clone();
-    write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event,
-        now(),
-        far_deadline(),
-    )
-    .await;
+    write(&store, &metrics, &event).await;
     assert_eq!(*store.items.lock().unwrap(), first);
 }
 
@@ -153,15 +149,7 @@ async fn a_store_failure_is_retried_from_the_lowest_unwritten_record() {
     let payloads: Vec<Vec<u8>> = (0..20).map(reading_payload).collect();
     let event = event_of(&payloads);
 
-    let (response, report) = write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event,
-        now(),
-        far_deadline(),
-    )
-    .await;
+    let (response, report) = write(&store, &metrics, &event).await;
 
     // sensor-3 is reading 3: records 0..3 are done, the rest must come again.
     let expected = sequence_number(3);
@@ -188,15 +176,7 @@ async fn a_metrics_failure_is_retried_and_never_silently_dropped() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     *metrics.fail.lock().unwrap() = true;
     let payloads: Vec<Vec<u8>> = (0..5).map(reading_payload).collect();
-    let (response, report) = write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event_of(&payloads),
-        now(),
-        far_deadline(),
-    )
-    .await;
+    let (response, report) = write(&store, &metrics, &event_of(&payloads)).await;
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),
         Some(sequence_number(0).as_str())
@@ -212,15 +192,7 @@ async fn a_metrics_failure_is_retried_and_never_silently_dropped() {
 #[tokio::test]
 async fn an_empty_batch_does_nothing() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
-    let (response, report) = write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event_of(&[]),
-        now(),
-        far_deadline(),
-    )
-    .await;
+    let (response, report) = write(&store, &metrics, &event_of(&[])).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(report.records, 0);
 }
@@ -230,15 +202,7 @@ async fn the_2015_test_page_fixture_event_is_written() {
     let (store, metrics) = (MemoryStore::default(), MemoryMetrics::default());
     let event: telemetry::events::KinesisEvent =
         serde_json::from_slice(&fixture("kinesis-event-2015-testpage.json")).unwrap();
-    let (response, report) = write_batch(
-        &store,
-        &metrics,
-        SensorMetrics::PerSensor,
-        &event,
-        now(),
-        far_deadline(),
-    )
-    .await;
+    let (response, report) = write(&store, &metrics, &event).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(report.accepted, 2);
     assert_eq!(report.rejected.get("not_json"), Some(&1));

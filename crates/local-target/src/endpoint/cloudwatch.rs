@@ -46,19 +46,14 @@ const MAX_DATA_POINTS: i64 = 100_800;
 /// Every stored point covers a minute, so a period is whole minutes.
 const MINUTE_S: i64 = 60;
 
-/// Runs the operation `target` names (JSON 1.0), for a request already authenticated.
+/// Runs the operation `name` (JSON 1.0, its `X-Amz-Target` past the prefix), for a request
+/// already authenticated.
 pub(crate) async fn handle(
     owner: Option<Arc<dyn OwnerApi>>,
     caller: Caller<'_>,
-    target: Option<&str>,
+    name: &str,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let Some(name) = target.and_then(|t| t.strip_prefix(TARGET_PREFIX)) else {
-        return Err(ApiError::bad_request(
-            "UnknownOperationException",
-            "Name the operation as X-Amz-Target: GraniteServiceVersion20100801.<Operation>.",
-        ));
-    };
     let owner = admit(owner, caller, REFUSALS, name, None)?;
     let request = parse(body)?;
     let answer = operate(owner, name, &request).await?;

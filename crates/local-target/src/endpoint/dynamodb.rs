@@ -36,19 +36,14 @@ const PAGE_BYTES: usize = 1024 * 1024;
 /// Rows read for a page without `Limit`: more than 1 MB of the smallest possible items.
 const PAGE_ROWS: usize = PAGE_BYTES / 30;
 
-/// Runs the operation `target` names, for a request already authenticated.
+/// Runs the operation `name` (its `X-Amz-Target` past the prefix), for a request already
+/// authenticated.
 pub(crate) async fn handle(
     owner: Option<Arc<dyn OwnerApi>>,
     caller: Caller<'_>,
-    target: Option<&str>,
+    name: &str,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let Some(name) = target.and_then(|t| t.strip_prefix(TARGET_PREFIX)) else {
-        return Err(ApiError::bad_request(
-            "UnknownOperationException",
-            "Name the operation as X-Amz-Target: DynamoDB_20120810.<Operation>.",
-        ));
-    };
     let table_arn = owner.as_ref().map(|owner| owner.table_arn().to_owned());
     let owner = admit(owner, caller, REFUSALS, name, table_arn.as_deref())?;
     let request: Map<String, Value> = parse(body)?;

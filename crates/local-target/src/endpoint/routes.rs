@@ -71,9 +71,8 @@ pub(super) fn router<A: DeviceApi>(
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(shared.clone())
     };
-    let dynamodb = json_api(Service::DYNAMODB);
-    let sqs = json_api(Service::SQS);
-    let cloudwatch = json_api(Service::CLOUDWATCH);
+    let json_apis = [Service::DYNAMODB, Service::SQS, Service::CLOUDWATCH]
+        .map(|service| (service, json_api(service)));
     let cloudwatch_query = json_api(Service::CLOUDWATCH_QUERY);
     // The JSON protocols share `POST /`; `X-Amz-Target` names the service, and the request
     // must then be signed for that service. A form without one is CloudWatch's query protocol.
@@ -84,16 +83,17 @@ pub(super) fn router<A: DeviceApi>(
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-        let router = match headers
+        let target = headers
             .get("x-amz-target")
-            .and_then(|value| value.to_str().ok())
-        {
+            .and_then(|value| value.to_str().ok());
+        let router = match target {
             // The query protocol names its operation in the form, not in a header.
             None if is_form => cloudwatch_query.clone(),
-            Some(target) if target.starts_with(dynamodb::TARGET_PREFIX) => dynamodb.clone(),
-            Some(target) if target.starts_with(sqs::TARGET_PREFIX) => sqs.clone(),
-            Some(target) if target.starts_with(cloudwatch::TARGET_PREFIX) => cloudwatch.clone(),
-            _ => kinesis.clone(),
+            Some(target) => json_apis
+                .iter()
+                .find(|(service, _)| target.starts_with(service.target_prefix))
+                .map_or_else(|| kinesis.clone(), |(_, router)| router.clone()),
+            None => kinesis.clone(),
         };
         async move {
             let Ok(response) = router.oneshot(request).await;
@@ -237,42 +237,51 @@ fn request_id() -> HeaderValue {
     HeaderValue::from_str(&crate::ids::random_uuid()).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// What a request must be signed for, and the error shape of its API.
+/// What a request must be signed for, the error shape of its API, and (for the JSON protocols
+/// on `POST /`) the `X-Amz-Target` prefix that names it.
 #[derive(Clone, Copy, Debug)]
 struct Service {
     name: &'static str,
     api: Api,
+    target_prefix: &'static str,
 }
 
 impl Service {
     const KINESIS: Self = Self {
         name: "kinesis",
         api: Api::Kinesis,
+        target_prefix: "",
     };
     const LAMBDA: Self = Self {
         name: "lambda",
         api: Api::Lambda,
+        target_prefix: "",
     };
     const S3: Self = Self {
         name: "s3",
         api: Api::S3,
+        target_prefix: "",
     };
     const DYNAMODB: Self = Self {
         name: "dynamodb",
         api: Api::DynamoDb,
+        target_prefix: dynamodb::TARGET_PREFIX,
     };
     const SQS: Self = Self {
         name: "sqs",
         api: Api::Sqs,
+        target_prefix: sqs::TARGET_PREFIX,
     };
     /// CloudWatch signs as its endpoint prefix, `monitoring`.
     const CLOUDWATCH: Self = Self {
         name: "monitoring",
         api: Api::CloudWatch,
+        target_prefix: cloudwatch::TARGET_PREFIX,
     };
     const CLOUDWATCH_QUERY: Self = Self {
         name: "monitoring",
         api: Api::CloudWatchQuery,
+        target_prefix: "",
     };
 }
 
@@ -334,9 +343,12 @@ async fn owner_json<A: DeviceApi>(
 ) -> Response {
     let caller = shared.caller(principal);
     let owner = shared.settings.owner.clone();
-    let target = headers
+    // The router chose this API by the prefix, so the rest is the operation.
+    let operation = headers
         .get("x-amz-target")
-        .and_then(|value| value.to_str().ok());
+        .and_then(|value| value.to_str().ok())
+        .and_then(|target| target.strip_prefix(service.target_prefix))
+        .unwrap_or_default();
     let answer = match service.api {
         Api::Sqs => {
             let host = headers
@@ -347,11 +359,11 @@ async fn owner_json<A: DeviceApi>(
                 host,
                 region: &shared.settings.region,
             };
-            sqs::handle(owner, caller, place, target, &body).await
+            sqs::handle(owner, caller, place, operation, &body).await
         }
-        Api::CloudWatch => cloudwatch::handle(owner, caller, target, &body).await,
+        Api::CloudWatch => cloudwatch::handle(owner, caller, operation, &body).await,
         Api::CloudWatchQuery => cloudwatch::handle_query(owner, caller, &body).await,
-        _ => dynamodb::handle(owner, caller, target, &body).await,
+        _ => dynamodb::handle(owner, caller, operation, &body).await,
     };
     answer.unwrap_or_else(|error| error.render(service.api))
 }

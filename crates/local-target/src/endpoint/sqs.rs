@@ -47,20 +47,15 @@ pub(crate) struct Place<'a> {
     pub region: &'a str,
 }
 
-/// Runs the operation `target` names, for a request already authenticated.
+/// Runs the operation `name` (its `X-Amz-Target` past the prefix), for a request already
+/// authenticated.
 pub(crate) async fn handle(
     owner: Option<Arc<dyn OwnerApi>>,
     caller: Caller<'_>,
     place: Place<'_>,
-    target: Option<&str>,
+    name: &str,
     body: &[u8],
 ) -> Result<Response, ApiError> {
-    let Some(name) = target.and_then(|t| t.strip_prefix(TARGET_PREFIX)) else {
-        return Err(ApiError::bad_request(
-            "UnsupportedOperation",
-            "Name the operation as X-Amz-Target: AmazonSQS.<Operation>.",
-        ));
-    };
     let owner = admit(owner, caller, REFUSALS, name, None)?;
     let request = parse(body)?;
     let queues = Queues {

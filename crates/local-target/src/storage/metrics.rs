@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use telemetry::metrics::{MetricDatum, SENSOR_ID_DIMENSION, Statistics, Unit};
 use telemetry::ports::{Metrics, PortError};
 
@@ -60,6 +60,14 @@ pub struct Point {
     pub minute_ms: i64,
     /// CloudWatch's unit name, such as `Count` or `Milliseconds`.
     pub unit: &'static str,
+    pub statistics: Statistics,
+}
+
+/// One stored point: a minute's statistic set, and its unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPoint {
+    pub minute_ms: i64,
+    pub unit: String,
     pub statistics: Statistics,
 }
 
@@ -167,48 +175,16 @@ impl SqliteMetrics {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Option<Statistics>, StorageError> {
-        let connection = self.lock();
-        connection
-            .prepare_cached(
-                "SELECT sum(sample_count), sum(sum), min(minimum), max(maximum) FROM points
-                 WHERE namespace = ?1 AND name = ?2 AND dimensions = ?3
-                   AND minute_ms >= ?4 AND minute_ms < ?5
-                 HAVING count(*) > 0",
-            )
-            .and_then(|mut statement| {
-                statement
-                    .query_row(
-                        params![
-                            metric.namespace,
-                            metric.name,
-                            metric.dimensions_column(),
-                            from_ms,
-                            to_ms
-                        ],
-                        |row| {
-                            Ok(Statistics {
-                                count: row.get(0)?,
-                                sum: row.get(1)?,
-                                min: row.get(2)?,
-                                max: row.get(3)?,
-                            })
-                        },
-                    )
-                    .optional()
-            })
-            .map_err(StorageError::at(&self.path))
+        let points = self.points_blocking(metric, from_ms, to_ms)?;
+        Ok(points
+            .into_iter()
+            .map(|point| point.statistics)
+            .reduce(|mut all, next| {
+                all.merge(&next);
+                all
+            }))
     }
-}
 
-/// One stored point: a minute's statistic set, and its unit.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredPoint {
-    pub minute_ms: i64,
-    pub unit: String,
-    pub statistics: Statistics,
-}
-
-impl SqliteMetrics {
     /// Every metric with a point, in identity order. Blocking.
     pub fn metric_ids_blocking(&self) -> Result<Vec<MetricId>, StorageError> {
         let connection = self.lock();

@@ -401,12 +401,6 @@ impl DurableStream {
             .map_err(self.error())
     }
 
-    /// The failure queue `queue`'s messages, visible and hidden. Blocking.
-    pub fn failure_queue_depth(&self, queue: &str) -> Result<QueueDepth, StorageError> {
-        let writer = self.writer();
-        failure_queue::depth(&writer.connection, queue, now_ms()).map_err(self.error())
-    }
-
     /// Deletes the failure message `receipt_handle` names. Blocking.
     pub fn delete_failure(
         &self,
